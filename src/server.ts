@@ -1,0 +1,80 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createTokenVerifier } from './auth/jwt.js';
+import type { Config } from './config.js';
+import { createRequestContext, useAuthentication, useTenantTransaction } from './context.js';
+import { pendingMigrations } from './db/migrate.js';
+import type { PrismaClient } from './generated/prisma/client.js';
+import type { Logger } from './logger.js';
+import { schema } from './schema/index.js';
+
+export interface ServerDeps {
+  config: Config;
+  prisma: PrismaClient;
+  logger: Logger;
+  /** The token verification key; in development it may come from `.data/` rather than config. */
+  jwtSecret: string;
+}
+
+export interface AppServer {
+  yoga: YogaServerInstance<object, object>;
+  http: Server;
+}
+
+/** Builds the HTTP server without listening: tests drive `yoga.fetch`, src/index.ts listens. */
+export function createServer({ config, prisma, logger, jwtSecret }: ServerDeps): AppServer {
+  const verify = createTokenVerifier({ ...config.jwt, secret: jwtSecret });
+  const yoga = createYoga<object, object>({
+    schema,
+    context: createRequestContext as never,
+    logging: logger.child({ component: 'yoga' }),
+    graphiql: {
+      title: 'Prior-auth API',
+      headers: JSON.stringify({ Authorization: 'Bearer <token>' }, null, 2),
+    },
+    landingPage: false,
+    batching: false,
+    plugins: [
+      useHealthChecks(prisma),
+      useAuthentication(verify),
+      useTenantTransaction(prisma, { timeoutMs: config.statementTimeoutMs * 2 }),
+      ...(config.introspection ? [] : [useNoIntrospection()]),
+    ],
+  });
+  return { yoga, http: createHttpServer(yoga) };
+}
+
+/** `/healthz` never touches the database; `/readyz` checks that it answers and is fully migrated. */
+function useHealthChecks(prisma: PrismaClient): Plugin {
+  const json = (status: number, body: unknown) =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  return {
+    async onRequest({ url, endResponse }) {
+      if (url.pathname === '/healthz') return endResponse(json(200, { status: 'ok' }));
+      if (url.pathname !== '/readyz') return;
+      try {
+        const rows = await prisma.$queryRaw<{ migration_name: string }[]>`
+          SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+        const pending = await pendingMigrations(rows.map((r) => r.migration_name));
+        if (pending.length > 0) {
+          return endResponse(
+            json(503, { status: 'unavailable', reason: `pending migrations: ${pending.join(', ')}` }),
+          );
+        }
+        endResponse(json(200, { status: 'ok' }));
+      } catch (error) {
+        const reason = error instanceof Error ? error.message.split('\n')[0] : 'unreachable';
+        endResponse(json(503, { status: 'unavailable', reason: `database: ${reason}` }));
+      }
+    },
+  };
+}
+
+function useNoIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}

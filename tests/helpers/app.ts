@@ -1,0 +1,82 @@
+import { signToken } from '../../src/auth/jwt.js';
+import { loadConfig } from '../../src/config.js';
+import { createPrismaClient } from '../../src/db/client.js';
+import { seedDatabase, seedIdentity } from '../../src/db/seed.js';
+import type { PrismaClient } from '../../src/generated/prisma/client.js';
+import { createLogger } from '../../src/logger.js';
+import { createServer } from '../../src/server.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
+export const TEST_MEMBER_ID_HASH_KEY = 'test-member-id-hash-key-of-32-bytes!!';
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  body: { data?: T | null; errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[] };
+}
+
+export interface TestApp {
+  db: TestDatabase;
+  /** Connected as the schema owner: seeding and checks behind the API's back. */
+  owner: PrismaClient;
+  /** Connected as the runtime login, like the server. */
+  prisma: PrismaClient;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** POST /graphql as the given seeded user (or with an explicit Authorization header). */
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    as?: { email?: string; authorization?: string | null },
+  ): Promise<GraphQLResponse<T>>;
+  token(email: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The server over its own seeded database, driven in-process through yoga.fetch (no port). */
+export async function startTestApp(options: { seed?: boolean } = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const owner = createPrismaClient({ url: db.ownerUrl, poolMax: 2, statementTimeoutMs: 30_000 });
+  if (options.seed !== false) await seedDatabase(owner, { memberIdHashKey: TEST_MEMBER_ID_HASH_KEY });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: db.runtimeUrl,
+    JWT_SECRET: TEST_JWT_SECRET,
+    MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
+  });
+  const prisma = createPrismaClient({ url: db.runtimeUrl, poolMax: 5, statementTimeoutMs: 5_000 });
+  const { yoga } = createServer({ config, prisma, logger: createLogger(config), jwtSecret: TEST_JWT_SECRET });
+
+  const token = async (email: string) => {
+    const identity = seedIdentity(email);
+    if (!identity) throw new Error(`not a seeded user: ${email}`);
+    return signToken(TEST_JWT_SECRET, identity, { tenantClaim: config.jwt.tenantClaim });
+  };
+  const fetch = async (path: string, init?: RequestInit) => yoga.fetch(`http://localhost${path}`, init);
+  return {
+    db,
+    owner,
+    prisma,
+    fetch,
+    token,
+    async gql(query, variables, as = { email: 'admin@test-clinic.com' }) {
+      const authorization =
+        as.authorization !== undefined ? as.authorization : `Bearer ${await token(as.email ?? 'admin@test-clinic.com')}`;
+      const response = await fetch('/graphql', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json',
+          ...(authorization === null ? {} : { authorization }),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, body: (await response.json()) as GraphQLResponse['body'] } as never;
+    },
+    async close() {
+      await prisma.$disconnect();
+      await owner.$disconnect();
+      await db.drop();
+    },
+  };
+}
