@@ -2,18 +2,27 @@
 // `npm start` without DATABASE_URL seeds its embedded database by itself on first run.
 import { loadConfig } from '../src/config.js';
 import { createPrismaClient } from '../src/db/client.js';
-import { loadDevSecrets } from '../src/db/embedded.js';
 import { seedDatabase } from '../src/db/seed.js';
 
-const config = loadConfig();
-if (!config.directDatabaseUrl) {
-  process.stderr.write(
-    'db:seed needs DIRECT_DATABASE_URL (or DATABASE_URL); npm start seeds its embedded database itself\n',
-  );
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
   process.exit(1);
 }
-const memberIdHashKey = config.memberIdHashKey ?? (await loadDevSecrets(config.dataDir)).memberIdHashKey;
-const prisma = createPrismaClient({ url: config.directDatabaseUrl, poolMax: 2, statementTimeoutMs: 60_000 });
+
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+})();
+const url =
+  config.directDatabaseUrl ??
+  fail('db:seed needs DIRECT_DATABASE_URL (or DATABASE_URL); npm start seeds its embedded database itself');
+// The seeded member id hashes must be the ones the server computes: with the server's key.
+const memberIdHashKey =
+  config.memberIdHashKey ?? fail('db:seed needs MEMBER_ID_HASH_KEY, the key the server uses');
+const prisma = createPrismaClient({ url, poolMax: 2 });
 try {
   const result = await seedDatabase(prisma, { memberIdHashKey });
   process.stdout.write(`seeded ${result.tenants} tenants, ${result.createdRows} new rows\n`);

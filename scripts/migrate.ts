@@ -2,7 +2,14 @@
 import { loadConfig } from '../src/config.js';
 import { deployMigrations } from '../src/db/migrate.js';
 
-const config = loadConfig();
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  }
+})();
 if (!config.directDatabaseUrl) {
   process.stderr.write(
     'db:deploy needs DIRECT_DATABASE_URL (or DATABASE_URL): the owner role that runs migrations\n',

@@ -4,9 +4,9 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { Context } from './context.js';
-import type { PrismaClient } from './generated/prisma/client.js';
 import type PrismaTypes from './generated/pothos-types.js';
 import { getDatamodel } from './generated/pothos-types.js';
+import type { PrismaClient } from './generated/prisma/client.js';
 
 /** The one schema builder. Types are defined in src/schema/<domain>/, never here. */
 export const builder = new SchemaBuilder<{

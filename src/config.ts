@@ -47,20 +47,6 @@ const configSchema = z
     }),
     GRAPHQL_INTROSPECTION: booleanFlag,
   })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV !== 'production') return;
-    const required = [
-      'DATABASE_URL',
-      'JWT_SECRET',
-      'MEMBER_ID_HASH_KEY',
-      'JWT_ISSUER',
-      'JWT_AUDIENCE',
-    ] as const;
-    for (const name of required) {
-      if (env[name] === undefined)
-        ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
-    }
-  })
   .transform((env) => ({
     env: env.NODE_ENV,
     host: env.HOST,
@@ -86,6 +72,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Every variable well-formed. Enough for the tools (db:deploy, db:seed, token). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
@@ -95,4 +82,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${variable}: ${issue?.message ?? 'is invalid'}`);
   }
   return Object.freeze(parsed.data);
+}
+
+const REQUIRED_IN_PRODUCTION = [
+  'DATABASE_URL',
+  'JWT_SECRET',
+  'MEMBER_ID_HASH_KEY',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+];
+
+/** What the server needs to start: in production, no development fallback of any kind. */
+export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config = loadConfig(env);
+  if (config.env === 'production') {
+    const missing = REQUIRED_IN_PRODUCTION.find((name) => blankToUndefined(env[name]) === undefined);
+    if (missing) throw new ConfigError(`Invalid configuration: ${missing}: is required in production`);
+  }
+  return config;
 }

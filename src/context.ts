@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import DataLoader from 'dataloader';
 import type { Plugin } from 'graphql-yoga';
 import { AuthenticationError, type TokenClaims } from './auth/jwt.js';
-import { type TenantDb, withTenant } from './db/tenant.js';
+import { type TenantDb, type TenantTransactionOptions, withTenant } from './db/tenant.js';
 import { unauthenticated } from './errors.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 
@@ -78,7 +78,7 @@ export function useAuthentication(verify: (authorization: string | null) => Prom
  * viewer through it (a user of another tenant is invisible there, so it fails as unknown), and
  * hands resolvers that transaction as `ctx.db`.
  */
-export function useTenantTransaction(prisma: PrismaClient, options: { timeoutMs: number }): Plugin {
+export function useTenantTransaction(prisma: PrismaClient, options: TenantTransactionOptions): Plugin {
   return {
     onExecute({ setExecuteFn, executeFn }) {
       setExecuteFn((args) => {

@@ -15,6 +15,7 @@ export function forbidden(reason: string): GraphQLError {
   return new GraphQLError(`Forbidden: ${reason}`, { extensions: { code: 'FORBIDDEN' } });
 }
 
+/** A bad argument found while executing: the field is null, the rest of the response stands (HTTP 200). */
 export function badUserInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { signToken } from './auth/jwt.js';
-import { type Config, ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadServerConfig } from './config.js';
 import { createPrismaClient } from './db/client.js';
 import {
   type EmbeddedDatabase,
@@ -47,7 +47,7 @@ async function resolveDatabase(config: Config, logger: Logger): Promise<Database
   await deployMigrations(embedded.ownerUrl, { log: (line) => logger.info(line) });
   await prepareRuntimeLogin(embedded, secrets.runtimePassword);
   const memberIdHashKey = config.memberIdHashKey ?? secrets.memberIdHashKey;
-  const owner = createPrismaClient({ url: embedded.ownerUrl, poolMax: 2, statementTimeoutMs: 60_000 });
+  const owner = createPrismaClient({ url: embedded.ownerUrl, poolMax: 2 });
   try {
     // First run only: demo rows a user deleted later stay deleted.
     const [{ tenants }] = await owner.$queryRaw<
@@ -70,17 +70,22 @@ async function resolveDatabase(config: Config, logger: Logger): Promise<Database
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const config = loadConfig();
+  const config = loadServerConfig();
   const logger = createLogger(config);
   const database = await resolveDatabase(config, logger);
-  const prisma = createPrismaClient({
-    url: database.runtimeUrl,
-    poolMax: config.dbPoolMax,
-    statementTimeoutMs: config.statementTimeoutMs,
-  });
+  const prisma = createPrismaClient({ url: database.runtimeUrl, poolMax: config.dbPoolMax });
   await assertRoleRespectsRls((sql) => prisma.$queryRawUnsafe<RoleFacts[]>(sql));
   const { http } = createServer({ config, prisma, logger, jwtSecret: database.jwtSecret });
-  await new Promise<void>((resolve) => http.listen(config.port, config.host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new ConfigError(`Port ${config.port} on ${config.host} is in use: set PORT`)
+          : error,
+      ),
+    );
+    http.listen(config.port, config.host, resolve);
+  });
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;

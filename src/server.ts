@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { createRequestContext, useAuthentication, useTenantTransaction } from './context.js';
 import { pendingMigrations } from './db/migrate.js';
 import type { PrismaClient } from './generated/prisma/client.js';
+import { graphiqlDefaultQuery } from './graphiql.js';
 import type { Logger } from './logger.js';
 import { schema } from './schema/index.js';
 
@@ -38,7 +39,11 @@ export function createServer({ config, prisma, logger, jwtSecret }: ServerDeps):
     plugins: [
       useHealthChecks(prisma),
       useAuthentication(verify),
-      useTenantTransaction(prisma, { timeoutMs: config.statementTimeoutMs * 2 }),
+      useTenantTransaction(prisma, {
+        statementTimeoutMs: config.statementTimeoutMs,
+        // The whole operation: a handful of statements, each bounded by the statement timeout.
+        timeoutMs: config.statementTimeoutMs * 2,
+      }),
       ...(config.introspection ? [] : [useNoIntrospection()]),
     ],
   });

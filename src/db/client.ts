@@ -7,17 +7,14 @@ export { PrismaClient };
 export interface DatabaseOptions {
   url: string;
   poolMax: number;
-  statementTimeoutMs: number;
 }
 
-/** One pool per process. Every statement is bounded by the statement timeout. */
+/**
+ * One pool per process. No connection-time settings (a pooler such as PgBouncer refuses them):
+ * the statement timeout is set per transaction by `withTenant`.
+ */
 export function createPrismaClient(options: DatabaseOptions): PrismaClient {
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.poolMax,
-    statement_timeout: options.statementTimeoutMs,
-    application_name: 'prior-auth-api',
-  });
+  const pool = new pg.Pool({ connectionString: options.url, max: options.poolMax });
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   return new PrismaClient({ adapter });
 }

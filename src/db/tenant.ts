@@ -4,14 +4,18 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 export type TenantDb = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
 export interface TenantTransactionOptions {
-  /** Upper bound for the whole transaction; the statement timeout bounds each statement. */
+  /** Upper bound for each statement of the transaction. */
+  statementTimeoutMs: number;
+  /** Upper bound for the whole transaction, and for waiting for a pooled connection. */
   timeoutMs: number;
 }
 
 /**
- * Runs `fn` in a transaction whose RLS tenant is `tenantId`. The setting is transaction-local
- * (`set_config(…, true)`), so it ends with the transaction and is safe on a pooled connection,
- * PgBouncer in transaction mode included. Every tenant read and write goes through here.
+ * Runs `fn` in a transaction whose RLS tenant is `tenantId`. Both settings are transaction-local
+ * (`set_config(…, true)`) and set in one statement, so they end with the transaction and are safe
+ * on a pooled connection, PgBouncer in transaction mode included (which refuses connection-time
+ * settings such as a statement_timeout startup parameter). Every tenant read and write goes
+ * through here.
  */
 export function withTenant<T>(
   prisma: PrismaClient,
@@ -21,7 +25,8 @@ export function withTenant<T>(
 ): Promise<T> {
   return prisma.$transaction(
     async (db) => {
-      await db.$executeRaw`SELECT set_config('app.tenant_id', ${tenantId}, true)`;
+      await db.$executeRaw`SELECT set_config('app.tenant_id', ${tenantId}, true),
+        set_config('statement_timeout', ${String(options.statementTimeoutMs)}, true)`;
       return fn(db);
     },
     { timeout: options.timeoutMs, maxWait: options.timeoutMs },

@@ -12,7 +12,10 @@ export const TEST_MEMBER_ID_HASH_KEY = 'test-member-id-hash-key-of-32-bytes!!';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   status: number;
-  body: { data?: T | null; errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[] };
+  body: {
+    data?: T | null;
+    errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
+  };
 }
 
 export interface TestApp {
@@ -35,7 +38,7 @@ export interface TestApp {
 /** The server over its own seeded database, driven in-process through yoga.fetch (no port). */
 export async function startTestApp(options: { seed?: boolean } = {}): Promise<TestApp> {
   const db = await createTestDatabase();
-  const owner = createPrismaClient({ url: db.ownerUrl, poolMax: 2, statementTimeoutMs: 30_000 });
+  const owner = createPrismaClient({ url: db.ownerUrl, poolMax: 2 });
   if (options.seed !== false) await seedDatabase(owner, { memberIdHashKey: TEST_MEMBER_ID_HASH_KEY });
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -44,7 +47,7 @@ export async function startTestApp(options: { seed?: boolean } = {}): Promise<Te
     JWT_SECRET: TEST_JWT_SECRET,
     MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
   });
-  const prisma = createPrismaClient({ url: db.runtimeUrl, poolMax: 5, statementTimeoutMs: 5_000 });
+  const prisma = createPrismaClient({ url: db.runtimeUrl, poolMax: 5 });
   const { yoga } = createServer({ config, prisma, logger: createLogger(config), jwtSecret: TEST_JWT_SECRET });
 
   const token = async (email: string) => {
@@ -52,7 +55,8 @@ export async function startTestApp(options: { seed?: boolean } = {}): Promise<Te
     if (!identity) throw new Error(`not a seeded user: ${email}`);
     return signToken(TEST_JWT_SECRET, identity, { tenantClaim: config.jwt.tenantClaim });
   };
-  const fetch = async (path: string, init?: RequestInit) => yoga.fetch(`http://localhost${path}`, init);
+  const fetch = async (path: string, init?: RequestInit) =>
+    yoga.fetch(`http://localhost${path}`, init ?? {}, {});
   return {
     db,
     owner,
@@ -61,7 +65,9 @@ export async function startTestApp(options: { seed?: boolean } = {}): Promise<Te
     token,
     async gql(query, variables, as = { email: 'admin@test-clinic.com' }) {
       const authorization =
-        as.authorization !== undefined ? as.authorization : `Bearer ${await token(as.email ?? 'admin@test-clinic.com')}`;
+        as.authorization !== undefined
+          ? as.authorization
+          : `Bearer ${await token(as.email ?? 'admin@test-clinic.com')}`;
       const response = await fetch('/graphql', {
         method: 'POST',
         headers: {

@@ -1,0 +1,207 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type OperationDefinitionNode, parse, print, validate } from 'graphql';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { graphiqlDefaultQuery } from '../../src/graphiql.js';
+import { schema } from '../../src/schema/index.js';
+import {
+  CaseDetailDocument,
+  type CaseDetailQueryVariables,
+  CaseListDocument,
+  type CaseListQuery,
+  type CaseListQueryVariables,
+  MeDocument,
+  NodeRefetchDocument,
+  type NodeRefetchQueryVariables,
+  type TypedDocumentString,
+} from '../generated/graphql/graphql.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+
+// The operations in docs/examples/, typed by `npm run codegen`, run as a frontend would run them:
+// the test compiles only while the examples, the generated types and these assertions agree.
+
+const ADMIN = 'admin@test-clinic.com';
+const EXAMPLES_DIR = join(import.meta.dirname, '../../docs/examples');
+
+type CaseListNode = CaseListQuery['cases']['edges'][number]['node'];
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app?.close());
+
+/**
+ * Sends a generated document's text with variables of its own generated type; returns its own
+ * generated result type. Any GraphQL error fails the test, with the errors in the message.
+ */
+async function execute<TResult, TVariables extends Record<string, unknown>>(
+  document: TypedDocumentString<TResult, TVariables>,
+  variables: NoInfer<TVariables>,
+  email = ADMIN,
+): Promise<TResult> {
+  const res = await app.gql<TResult>(document.toString(), variables, { email });
+  expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+  expect(res.status).toBe(200);
+  if (res.body.data == null) throw new Error(`no data for ${email}`);
+  return res.body.data;
+}
+
+async function firstCase(): Promise<CaseListNode> {
+  const { cases } = await execute(CaseListDocument, { first: 1 });
+  const node = cases.edges[0]?.node;
+  if (!node) throw new Error('CaseList returned no case');
+  return node;
+}
+
+describe('CaseList', () => {
+  test('walks all 45 cases, 20 a page, newest first, none twice', async () => {
+    const seen: CaseListNode[] = [];
+    let after: string | null | undefined = null;
+    let pages = 0;
+    for (;;) {
+      const variables: CaseListQueryVariables = { first: 20, after };
+      const { cases } = await execute(CaseListDocument, variables);
+      pages += 1;
+      expect(cases.totalCount).toBe(45);
+      expect(cases.edges).toHaveLength(Math.min(20, 45 - seen.length));
+      seen.push(...cases.edges.map((edge) => edge.node));
+      if (!cases.pageInfo.hasNextPage) break;
+      expect(cases.pageInfo.endCursor).toBe(cases.edges.at(-1)?.cursor);
+      after = cases.pageInfo.endCursor;
+      expect(after).toEqual(expect.any(String));
+      if (pages > 5) throw new Error('hasNextPage never became false');
+    }
+
+    expect(pages).toBe(3);
+    expect(seen).toHaveLength(45);
+    expect(new Set(seen.map((c) => c.id)).size).toBe(45);
+    const createdAt = seen.map((c) => c.createdAt);
+    expect(createdAt).toEqual([...createdAt].sort().reverse());
+
+    // The nested selections resolve on every row, not just the first page.
+    for (const c of seen) {
+      expect(c.createdBy.email).toMatch(/@test-clinic\.com$/);
+      expect(c.codes.length).toBeGreaterThan(0);
+      expect(c.tasks.edges.length).toBe(Math.min(5, c.tasks.totalCount));
+    }
+    const tasks = seen.flatMap((c) => c.tasks.edges.map((edge) => edge.node));
+    expect(tasks.some((t) => t.assignee?.email.endsWith('@test-clinic.com'))).toBe(true);
+    expect(tasks.some((t) => t.assignee === null)).toBe(true);
+  });
+});
+
+describe('CaseDetail', () => {
+  test('returns the first listed case with its codes and tasks, extractedData for ADMIN', async () => {
+    const listed = await firstCase();
+    const variables: CaseDetailQueryVariables = { id: listed.id };
+    const { case: detail } = await execute(CaseDetailDocument, variables);
+    if (!detail) throw new Error('CaseDetail returned null for a listed case');
+
+    expect(detail.id).toBe(listed.id);
+    expect(detail.uuid).toBe(listed.uuid);
+    expect(detail.payer).toBe(listed.payer);
+    expect(
+      detail.codes.map(({ id, code, codeType, description }) => ({ id, code, codeType, description })),
+    ).toEqual(
+      listed.codes.map(({ id, code, codeType, description }) => ({ id, code, codeType, description })),
+    );
+    const stored = await app.owner.caseCode.findMany({ where: { caseId: detail.uuid } });
+    expect(detail.codes.map((c) => c.uuid).sort()).toEqual(stored.map((c) => c.id).sort());
+
+    expect(detail.tasks.totalCount).toBe(await app.owner.task.count({ where: { caseId: detail.uuid } }));
+    expect(detail.tasks.edges.map((edge) => edge.node.id)).toEqual(
+      listed.tasks.edges.map((edge) => edge.node.id),
+    );
+    expect(detail.extractedData).toMatchObject({ patientName: expect.any(String) });
+    expect(detail.confidence.fields).toMatchObject({ payer: expect.any(Number) });
+  });
+
+  test('gives STAFF the case without extractedData', async () => {
+    const listed = await firstCase();
+    const { case: detail } = await execute(CaseDetailDocument, { id: listed.id }, 'staff@test-clinic.com');
+    expect(detail?.id).toBe(listed.id);
+    expect(detail?.extractedData).toBeNull();
+  });
+});
+
+describe('Me', () => {
+  test('is the seeded admin in the test clinic', async () => {
+    const { me, tenant } = await execute(MeDocument, {});
+    expect(me.email).toBe(ADMIN);
+    expect(me.role).toBe('ADMIN');
+    expect(tenant.slug).toBe('test-clinic');
+  });
+
+  test('is whoever the token names, in their own clinic', async () => {
+    const { me, tenant } = await execute(MeDocument, {}, 'staff@second-clinic.com');
+    expect(me.email).toBe('staff@second-clinic.com');
+    expect(me.role).toBe('STAFF');
+    expect(tenant.slug).toBe('second-clinic');
+  });
+});
+
+describe('NodeRefetch', () => {
+  test('refetches a Task from CaseList as a Task of that case', async () => {
+    const { cases } = await execute(CaseListDocument, { first: 5 });
+    const parent = cases.edges.find((edge) => edge.node.tasks.edges.length > 0)?.node;
+    const listed = parent?.tasks.edges[0]?.node;
+    if (!parent || !listed) throw new Error('no task in the first cases');
+
+    const variables: NodeRefetchQueryVariables = { id: listed.id };
+    const { node } = await execute(NodeRefetchDocument, variables);
+    if (node?.__typename !== 'Task') throw new Error(`expected a Task, got ${node?.__typename ?? 'null'}`);
+    expect(node.id).toBe(listed.id);
+    expect(node.title).toBe(listed.title);
+    expect(node.taskStatus).toBe(listed.status);
+    expect(node.case.id).toBe(parent.id);
+  });
+
+  test('refetches a Case as a Case, and not from another clinic', async () => {
+    const listed = await firstCase();
+    const { node } = await execute(NodeRefetchDocument, { id: listed.id });
+    if (node?.__typename !== 'Case') throw new Error(`expected a Case, got ${node?.__typename ?? 'null'}`);
+    expect(node.caseStatus).toBe(listed.status);
+    expect(node.codes.map((c) => c.id)).toEqual(listed.codes.map((c) => c.id));
+
+    const other = await execute(NodeRefetchDocument, { id: listed.id }, 'admin@second-clinic.com');
+    expect(other.node).toBeNull();
+  });
+});
+
+describe('docs/examples', () => {
+  const files = readdirSync(EXAMPLES_DIR).filter((name) => name.endsWith('.graphql'));
+  const generated = new Map<string, string>(
+    [CaseDetailDocument, CaseListDocument, MeDocument, NodeRefetchDocument].map((document) => {
+      const text = document.toString();
+      return [operationNames(text)[0] ?? '', text];
+    }),
+  );
+
+  test('one operation per file, named after the file, and the generated documents are current', () => {
+    expect(files.map((name) => name.replace(/\.graphql$/, '')).sort()).toEqual([...generated.keys()].sort());
+    for (const name of files) {
+      const source = readFileSync(join(EXAMPLES_DIR, name), 'utf8');
+      const operation = name.replace(/\.graphql$/, '');
+      expect(operationNames(source)).toEqual([operation]);
+      // Stale output (an example edited without `npm run codegen`) fails here, not in a frontend.
+      expect(print(parse(generated.get(operation) ?? '')), `${name}: run npm run codegen`).toBe(
+        print(parse(source)),
+      );
+    }
+  });
+
+  test("GraphiQL's default document holds every example and validates against the schema", () => {
+    const text = graphiqlDefaultQuery();
+    expect(text.startsWith('#')).toBe(true);
+    expect(operationNames(text).sort()).toEqual([...generated.keys()].sort());
+    expect(validate(schema, parse(text)).map((error) => error.message)).toEqual([]);
+    expect(graphiqlDefaultQuery(join(EXAMPLES_DIR, 'missing'))).toBe('');
+  });
+});
+
+function operationNames(source: string): string[] {
+  return parse(source)
+    .definitions.filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition')
+    .map((d) => d.name?.value ?? '');
+}
