@@ -32,7 +32,13 @@ export function createServer({ config, prisma, logger, jwtSecret }: ServerDeps):
     logging: logger.child({ component: 'yoga' }),
     graphiql: {
       title: 'Prior-auth API',
-      headers: JSON.stringify({ Authorization: 'Bearer <token>' }, null, 2),
+      // The operations of docs/examples, and where the token goes.
+      defaultQuery: graphiqlDefaultQuery(),
+      headers: JSON.stringify(
+        { Authorization: 'Bearer <token printed by npm start, or npm run token>' },
+        null,
+        2,
+      ),
     },
     landingPage: false,
     batching: false,
