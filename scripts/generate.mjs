@@ -10,7 +10,11 @@ import path from 'node:path';
 const enginesDir = path.resolve('node_modules/@prisma/engines');
 const hasEngine =
   existsSync(enginesDir) && readdirSync(enginesDir).some((f) => f.startsWith('schema-engine'));
-const env = { ...process.env };
+// Generators are found on PATH (prisma-pothos-types), as under `npm run`, also when run directly.
+const env = {
+  ...process.env,
+  PATH: `${path.resolve('node_modules/.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
+};
 if (!env.PRISMA_SCHEMA_ENGINE_BINARY && !hasEngine) env.PRISMA_SCHEMA_ENGINE_BINARY = process.execPath;
 
 const result = spawnSync(process.execPath, ['node_modules/prisma/build/index.js', 'generate'], {

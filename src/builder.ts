@@ -3,7 +3,9 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { type Action, can } from './auth/permissions.js';
 import type { Context } from './context.js';
+import { forbidden } from './errors.js';
 import type PrismaTypes from './generated/pothos-types.js';
 import { getDatamodel } from './generated/pothos-types.js';
 import type { PrismaClient } from './generated/prisma/client.js';
@@ -18,9 +20,8 @@ export const builder = new SchemaBuilder<{
   /** Every connection can count its rows; the count query runs only when `totalCount` is selected. */
   Connection: { totalCount?: number | (() => number | Promise<number>) };
   AuthScopes: {
-    /** May read `Case.extractedData`: clinicians and admins. */
-    clinicalReader: boolean;
-    admin: boolean;
+    /** The viewer's role may attempt this action (src/auth/permissions.ts). */
+    can: Action;
   };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
@@ -32,10 +33,10 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
-    authScopes: (ctx) => ({
-      clinicalReader: ctx.viewer.role === 'clinician' || ctx.viewer.role === 'admin',
-      admin: ctx.viewer.role === 'admin',
-    }),
+    authScopes: (ctx) => ({ can: (action) => can(ctx.viewer.role, action) }),
+    // Role checks run before the resolver: nothing is read or written for a refused field.
+    unauthorizedError: (_parent, ctx, info) =>
+      forbidden(`a ${ctx.viewer.role.toUpperCase()} may not use ${info.parentType.name}.${info.fieldName}`),
   },
   errors: { defaultTypes: [] },
   relay: {

@@ -5,6 +5,7 @@ import { AuthenticationError, type TokenClaims } from './auth/jwt.js';
 import { type TenantDb, type TenantTransactionOptions, withTenant } from './db/tenant.js';
 import { unauthenticated } from './errors.js';
 import type { PrismaClient } from './generated/prisma/client.js';
+import type { Actor } from './services/audit.js';
 
 export type Role = 'admin' | 'clinician' | 'staff';
 
@@ -26,6 +27,8 @@ export interface RequestContext {
 /** The context every resolver sees: the viewer and a database handle scoped to their tenant. */
 export interface Context extends RequestContext {
   viewer: Viewer;
+  /** The viewer as services and the audit trail see them. */
+  actor: Actor;
   /** The request's transaction; RLS sees only the viewer's tenant through it. */
   db: TenantDb;
   loaders: Loaders;
@@ -93,7 +96,20 @@ export function useTenantTransaction(prisma: PrismaClient, options: TenantTransa
             });
             if (!user) return { errors: [unauthenticated('no user with this subject in this tenant')] };
             const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Role };
-            const contextValue: Context = { ...base, viewer, db, loaders: createLoaders(db, base, viewer) };
+            const actor: Actor = {
+              userId: viewer.id,
+              tenantId: viewer.tenantId,
+              role: viewer.role,
+              ipAddress: base.clientIp,
+              userAgent: base.userAgent,
+            };
+            const contextValue: Context = {
+              ...base,
+              viewer,
+              actor,
+              db,
+              loaders: createLoaders(db, base, viewer),
+            };
             return executeFn({ ...args, contextValue });
           },
           options,

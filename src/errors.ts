@@ -1,9 +1,54 @@
 import { GraphQLError } from 'graphql';
 
 /**
+ * Expected domain failures. Services throw them; the mutations that can fail this way list them
+ * in their result union (plugin-errors), so a client gets a typed value, not an exception.
+ */
+export abstract class AppError extends Error {
+  abstract readonly code: string;
+}
+
+export interface FieldError {
+  /** The field's path inside `input`, e.g. ["codes", "0", "code"]. */
+  path: string[];
+  message: string;
+}
+
+export class ValidationError extends AppError {
+  override name = 'ValidationError';
+  readonly code = 'VALIDATION';
+  constructor(readonly fieldErrors: FieldError[]) {
+    super(
+      `Invalid input: ${fieldErrors.map((e) => `${e.path.join('.') || 'input'}: ${e.message}`).join('; ')}`,
+    );
+  }
+}
+
+export class NotFoundError extends AppError {
+  override name = 'NotFoundError';
+  readonly code = 'NOT_FOUND';
+}
+
+export class InvalidTransitionError extends AppError {
+  override name = 'InvalidTransitionError';
+  readonly code = 'INVALID_TRANSITION';
+  constructor(
+    readonly from: string,
+    readonly to: string,
+    detail?: string,
+  ) {
+    super(`Cannot move from ${from} to ${to}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+export class ConflictError extends AppError {
+  override name = 'ConflictError';
+  readonly code = 'CONFLICT';
+}
+
+/**
  * Auth and protocol failures: top-level GraphQL errors with a stable `extensions.code` and the
- * HTTP status yoga answers with. Domain failures (validation, not found, transitions, conflicts)
- * are not thrown through here: they are union members of the mutation results.
+ * HTTP status yoga answers with.
  */
 export function unauthenticated(reason: string): GraphQLError {
   return new GraphQLError(`Not authenticated: ${reason}`, {

@@ -1,6 +1,7 @@
 import { builder } from '../../builder.js';
+import { badUserInput } from '../../errors.js';
 
-// Relay connections (PageInfo, edges, cursors) come from the relay plugin; each domain shares one
+// Relay connections (PageInfo, edges) come from the relay plugin; each domain shares one
 // `<Type>Connection` wherever that type is listed. This adds `totalCount` to all of them.
 builder.globalConnectionField('totalCount', (t) =>
   t.int({
@@ -12,3 +13,146 @@ builder.globalConnectionField('totalCount', (t) =>
     },
   }),
 );
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** One sort key of a list order, as a Prisma field. Every order ends with `id`. */
+export interface SortKey {
+  field: string;
+  direction: 'asc' | 'desc';
+  /** Only for ascending keys: NULLs after every value (due dates). */
+  nullsLast?: boolean;
+}
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+type Row = Record<string, unknown> & { id: string };
+type Where = Record<string, unknown>;
+
+export interface KeysetPage<T extends Row> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: {
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+    startCursor: string | null;
+    endCursor: string | null;
+  };
+  totalCount: () => Promise<number>;
+}
+
+/** `first`/`last` and cursors checked before any read: a mistake is BAD_USER_INPUT, never clamped. */
+export function pageWindow(args: PageArgs): { size: number; backward: boolean; cursor: string | null } {
+  if (args.first != null && args.last != null) throw badUserInput('Pass either "first" or "last", not both');
+  if (args.after != null && args.before != null)
+    throw badUserInput('Pass either "after" or "before", not both');
+  const backward = args.last != null || args.before != null;
+  if (backward && args.first != null)
+    throw badUserInput('"first" pages forward: use it with "after", not "before"');
+  if (!backward && args.last != null)
+    throw badUserInput('"last" pages backward: use it with "before", not "after"');
+  const size = (backward ? args.last : args.first) ?? DEFAULT_PAGE_SIZE;
+  const name = backward ? 'last' : 'first';
+  if (size < 0) throw badUserInput(`Argument "${name}" must not be negative`);
+  if (size > MAX_PAGE_SIZE)
+    throw badUserInput(`Argument "${name}" must be at most ${MAX_PAGE_SIZE} (got ${size})`);
+  return { size, backward, cursor: (backward ? args.before : args.after) ?? null };
+}
+
+/**
+ * Keyset pagination for root lists. The cursor holds the row's sort values (and the order's
+ * name), so it stays valid when rows are inserted or even when its own row is deleted; a cursor
+ * of another order, or not ours, is BAD_USER_INPUT. `fetch` gets the Prisma `where`/`orderBy`/
+ * `take` to merge with its own filter and with Pothos's planned `include`/`select`.
+ */
+export async function keysetPage<T extends Row>(options: {
+  args: PageArgs;
+  orderName: string;
+  order: SortKey[];
+  fetch: (page: { where: Where; orderBy: Record<string, unknown>[]; take: number }) => Promise<T[]>;
+  count: () => Promise<number>;
+}): Promise<KeysetPage<T>> {
+  const { size, backward, cursor } = pageWindow(options.args);
+  const keys = backward ? options.order.map(reverse) : options.order;
+  const where = cursor ? afterValues(keys, decodeCursor(cursor, options.orderName, options.order)) : {};
+  const rows = size === 0 ? [] : await options.fetch({ where, orderBy: keys.map(toOrderBy), take: size + 1 });
+  const more = rows.length > size;
+  const page = rows.slice(0, size);
+  if (backward) page.reverse();
+  const edges = page.map((node) => ({ cursor: encodeCursor(options.orderName, options.order, node), node }));
+  return {
+    edges,
+    pageInfo: {
+      // Across the cursor there is at least the cursor's own position; beyond the page, `more` says.
+      hasNextPage: backward ? cursor !== null : more,
+      hasPreviousPage: backward ? more : cursor !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    totalCount: options.count,
+  };
+}
+
+function reverse(key: SortKey): SortKey & { nullsFirst?: boolean } {
+  return { field: key.field, direction: key.direction === 'asc' ? 'desc' : 'asc', nullsFirst: key.nullsLast };
+}
+
+function toOrderBy(key: SortKey & { nullsFirst?: boolean }): Record<string, unknown> {
+  if (key.nullsLast) return { [key.field]: { sort: key.direction, nulls: 'last' } };
+  if (key.nullsFirst) return { [key.field]: { sort: key.direction, nulls: 'first' } };
+  return { [key.field]: key.direction };
+}
+
+/** Rows strictly after `values` in the order of `keys` (NULLs placed as each key says). */
+function afterValues(keys: (SortKey & { nullsFirst?: boolean })[], values: unknown[]): Where {
+  const branches: Where[] = [];
+  keys.forEach((key, i) => {
+    const equalBefore = keys.slice(0, i).map((k, j) => ({ [k.field]: values[j] ?? null }));
+    const value = values[i] ?? null;
+    const beyond = beyondValue(key, value);
+    if (beyond) branches.push({ AND: [...equalBefore, beyond] });
+  });
+  return { OR: branches };
+}
+
+function beyondValue(key: SortKey & { nullsFirst?: boolean }, value: unknown): Where | null {
+  const op = key.direction === 'asc' ? 'gt' : 'lt';
+  if (value === null) {
+    // NULLs last: nothing lies beyond them. NULLs first: every non-NULL value does.
+    return key.nullsFirst ? { [key.field]: { not: null } } : null;
+  }
+  const strictly = { [key.field]: { [op]: value } };
+  return key.nullsLast ? { OR: [strictly, { [key.field]: null }] } : strictly;
+}
+
+function encodeCursor(orderName: string, order: SortKey[], row: Row): string {
+  const values = order.map((key) => {
+    const value = row[key.field];
+    return value instanceof Date ? { d: value.toISOString() } : (value ?? null);
+  });
+  return Buffer.from(JSON.stringify([orderName, ...values])).toString('base64url');
+}
+
+function decodeCursor(cursor: string, orderName: string, order: SortKey[]): unknown[] {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    decoded = undefined;
+  }
+  if (!Array.isArray(decoded) || decoded.length !== order.length + 1 || decoded[0] !== orderName) {
+    throw badUserInput(`Unknown cursor for order ${orderName}`);
+  }
+  return decoded.slice(1).map((value) => {
+    if (value && typeof value === 'object' && 'd' in value && typeof value.d === 'string')
+      return new Date(value.d);
+    if (value !== null && typeof value !== 'string' && typeof value !== 'number')
+      throw badUserInput('Unknown cursor');
+    return value;
+  });
+}
