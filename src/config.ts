@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type JwtKeySource, publicKeyAlgorithm } from './auth/jwt.js';
 
 /**
  * The server's configuration, parsed once from the environment at start. This is the only module
@@ -19,33 +20,61 @@ const booleanFlag = z.preprocess(
 const positiveInt = (fallback: number) =>
   z.preprocess(blankToUndefined, z.coerce.number().int().positive().default(fallback));
 
-const configSchema = z
-  .object({
-    NODE_ENV: z.preprocess(
-      blankToUndefined,
-      z.enum(['development', 'production', 'test']).default('development'),
-    ),
-    HOST: z.preprocess(blankToUndefined, z.string().default('127.0.0.1')),
-    PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),
-    LOG_LEVEL: z.preprocess(
-      blankToUndefined,
-      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    ),
-    DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
-    DIRECT_DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
-    DATA_DIR: z.preprocess(blankToUndefined, z.string().default('.data')),
-    DB_POOL_MAX: positiveInt(10),
-    DB_STATEMENT_TIMEOUT_MS: positiveInt(5000),
-    JWT_SECRET: optionalString.refine((v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32, {
-      message: 'must be at least 32 bytes',
-    }),
-    JWT_ISSUER: optionalString,
-    JWT_AUDIENCE: optionalString,
-    JWT_TENANT_CLAIM: z.preprocess(blankToUndefined, z.string().default('tenant_id')),
-    MEMBER_ID_HASH_KEY: optionalString.refine((v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32, {
-      message: 'must be at least 32 bytes',
-    }),
-    GRAPHQL_INTROSPECTION: booleanFlag,
+const envSchema = z.object({
+  NODE_ENV: z.preprocess(
+    blankToUndefined,
+    z.enum(['development', 'production', 'test']).default('development'),
+  ),
+  HOST: z.preprocess(blankToUndefined, z.string().default('127.0.0.1')),
+  PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),
+  LOG_LEVEL: z.preprocess(
+    blankToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  DIRECT_DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  DATA_DIR: z.preprocess(blankToUndefined, z.string().default('.data')),
+  DB_POOL_MAX: positiveInt(10),
+  DB_STATEMENT_TIMEOUT_MS: positiveInt(5000),
+  JWT_SECRET: optionalString.refine((v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32, {
+    message: 'must be at least 32 bytes',
+  }),
+  // PEM in an environment variable often arrives with its newlines escaped as `\n`.
+  JWT_PUBLIC_KEY: optionalString.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const pem = value.replaceAll('\\n', '\n');
+    try {
+      return { pem, algorithm: publicKeyAlgorithm(pem) };
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+  JWT_JWKS_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  JWT_JWKS_COOLDOWN_MS: positiveInt(30_000),
+  JWT_JWKS_CACHE_MAX_AGE_MS: positiveInt(600_000),
+  JWT_JWKS_TIMEOUT_MS: positiveInt(5_000),
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  JWT_TENANT_CLAIM: z.preprocess(blankToUndefined, z.string().default('tenant_id')),
+  MEMBER_ID_HASH_KEY: optionalString.refine((v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32, {
+    message: 'must be at least 32 bytes',
+  }),
+  GRAPHQL_INTROSPECTION: booleanFlag,
+});
+
+const KEY_SOURCES = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'] as const;
+
+const configSchema = envSchema
+  .superRefine((env, ctx) => {
+    const set = KEY_SOURCES.filter((name) => env[name] !== undefined);
+    if (set.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [set.join(', ')],
+        message: `set only one of ${KEY_SOURCES.join(', ')}`,
+      });
+    }
   })
   .transform((env) => ({
     env: env.NODE_ENV,
@@ -58,7 +87,8 @@ const configSchema = z
     dbPoolMax: env.DB_POOL_MAX,
     statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
     jwt: {
-      secret: env.JWT_SECRET,
+      /** Unset: none was configured (development then uses the generated secret in DATA_DIR). */
+      key: jwtKeySource(env),
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       tenantClaim: env.JWT_TENANT_CLAIM,
@@ -66,6 +96,21 @@ const configSchema = z
     memberIdHashKey: env.MEMBER_ID_HASH_KEY,
     introspection: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
   }));
+
+function jwtKeySource(env: z.output<typeof envSchema>): JwtKeySource | undefined {
+  if (env.JWT_SECRET !== undefined) return { kind: 'secret', secret: env.JWT_SECRET };
+  if (env.JWT_PUBLIC_KEY !== undefined) return { kind: 'publicKey', ...env.JWT_PUBLIC_KEY };
+  if (env.JWT_JWKS_URL !== undefined) {
+    return {
+      kind: 'jwks',
+      url: env.JWT_JWKS_URL,
+      cooldownMs: env.JWT_JWKS_COOLDOWN_MS,
+      cacheMaxAgeMs: env.JWT_JWKS_CACHE_MAX_AGE_MS,
+      timeoutMs: env.JWT_JWKS_TIMEOUT_MS,
+    };
+  }
+  return undefined;
+}
 
 /** A configuration problem, reported as one line naming the variable. */
 export class ConfigError extends Error {
@@ -84,20 +129,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze(parsed.data);
 }
 
-const REQUIRED_IN_PRODUCTION = [
-  'DATABASE_URL',
-  'JWT_SECRET',
-  'MEMBER_ID_HASH_KEY',
-  'JWT_ISSUER',
-  'JWT_AUDIENCE',
-];
+const REQUIRED_IN_PRODUCTION = ['DATABASE_URL', 'MEMBER_ID_HASH_KEY', 'JWT_ISSUER', 'JWT_AUDIENCE'];
 
 /** What the server needs to start: in production, no development fallback of any kind. */
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = loadConfig(env);
+  const keySources = KEY_SOURCES.join(', ');
   if (config.env === 'production') {
     const missing = REQUIRED_IN_PRODUCTION.find((name) => blankToUndefined(env[name]) === undefined);
     if (missing) throw new ConfigError(`Invalid configuration: ${missing}: is required in production`);
+    if (!config.jwt.key)
+      throw new ConfigError(`Invalid configuration: ${keySources}: one is required in production`);
+    // Over plain http anyone on the path could substitute their own signing keys.
+    if (config.jwt.key.kind === 'jwks' && !config.jwt.key.url.startsWith('https:')) {
+      throw new ConfigError('Invalid configuration: JWT_JWKS_URL: must be https in production');
+    }
+  }
+  // A real database never falls back on the development secrets in DATA_DIR.
+  if (config.databaseUrl && !config.jwt.key) {
+    throw new ConfigError(`Invalid configuration: ${keySources}: one is required with DATABASE_URL`);
+  }
+  if (config.databaseUrl && !config.memberIdHashKey) {
+    throw new ConfigError('Invalid configuration: MEMBER_ID_HASH_KEY: is required with DATABASE_URL');
   }
   return config;
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { signToken } from './auth/jwt.js';
+import { createTokenVerifier, type JwtKeySource, signToken } from './auth/jwt.js';
 import { type Config, ConfigError, loadServerConfig } from './config.js';
 import { createPrismaClient } from './db/client.js';
 import {
@@ -16,7 +16,7 @@ import { createServer } from './server.js';
 
 interface Database {
   runtimeUrl: string;
-  jwtSecret: string;
+  jwtKey: JwtKeySource;
   memberIdHashKey: string;
   embedded?: EmbeddedDatabase;
 }
@@ -24,17 +24,10 @@ interface Database {
 /** Without DATABASE_URL (never in production): an embedded PostgreSQL under DATA_DIR, migrated and seeded. */
 async function resolveDatabase(config: Config, logger: Logger): Promise<Database> {
   if (config.databaseUrl) {
-    // Production requires both (config.ts); elsewhere a missing one is a one-line start error.
-    if (!config.jwt.secret || !config.memberIdHashKey) {
-      throw new ConfigError(
-        'Invalid configuration: JWT_SECRET and MEMBER_ID_HASH_KEY are required with DATABASE_URL',
-      );
-    }
-    return {
-      runtimeUrl: config.databaseUrl,
-      jwtSecret: config.jwt.secret,
-      memberIdHashKey: config.memberIdHashKey,
-    };
+    const { key } = config.jwt;
+    // loadServerConfig requires both with DATABASE_URL; this only narrows the types.
+    if (!key || !config.memberIdHashKey) throw new Error('unreachable: checked by loadServerConfig');
+    return { runtimeUrl: config.databaseUrl, jwtKey: key, memberIdHashKey: config.memberIdHashKey };
   }
   const secrets = await loadDevSecrets(config.dataDir);
   const embedded = await startEmbeddedPostgres({
@@ -62,7 +55,8 @@ async function resolveDatabase(config: Config, logger: Logger): Promise<Database
   }
   return {
     runtimeUrl: embedded.runtimeUrl,
-    jwtSecret: config.jwt.secret ?? secrets.jwtSecret,
+    // No key source configured: HS256 with the generated development secret.
+    jwtKey: config.jwt.key ?? { kind: 'secret', secret: secrets.jwtSecret },
     memberIdHashKey,
     embedded,
   };
@@ -75,7 +69,12 @@ async function main(): Promise<void> {
   const database = await resolveDatabase(config, logger);
   const prisma = createPrismaClient({ url: database.runtimeUrl, poolMax: config.dbPoolMax });
   await assertRoleRespectsRls((sql) => prisma.$queryRawUnsafe<RoleFacts[]>(sql));
-  const { http } = createServer({ config, prisma, logger, jwtSecret: database.jwtSecret });
+  const verifyToken = await createTokenVerifier({
+    ...config.jwt,
+    key: database.jwtKey,
+    onKeysUnavailable: (error) => logger.warn({ err: error }, 'the JWKS (JWT_JWKS_URL) could not be fetched'),
+  });
+  const { http } = createServer({ config, prisma, logger, verifyToken });
   await new Promise<void>((resolve, reject) => {
     http.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -90,7 +89,7 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
   logger.info({ url, ms: Date.now() - started }, 'ready');
-  if (database.embedded) await printDevelopmentToken(url, config, database.jwtSecret);
+  if (database.embedded) await printDevelopmentToken(url, config, database.jwtKey);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -107,11 +106,18 @@ async function main(): Promise<void> {
 }
 
 /** Development only: a token for the seeded admin, to paste into GraphiQL's headers. */
-async function printDevelopmentToken(url: string, config: Config, secret: string): Promise<void> {
+async function printDevelopmentToken(url: string, config: Config, key: JwtKeySource): Promise<void> {
+  if (key.kind !== 'secret') {
+    // Only a shared secret can sign here; with a public key, tokens come from the identity provider.
+    process.stdout.write(
+      `\nGraphiQL: ${url}\nTokens come from your identity provider (docs/identity-providers.md).\n\n`,
+    );
+    return;
+  }
   const email = seedEmail('admin', 'test-clinic');
   const identity = seedIdentity(email);
   if (!identity) return;
-  const token = await signToken(secret, identity, { ...config.jwt, expiresIn: '12h' });
+  const token = await signToken(key.secret, identity, { ...config.jwt, expiresIn: '12h' });
   process.stdout.write(
     `\nGraphiQL: ${url}\nHeaders for ${email} (valid 12 h; more with: npm run --silent token -- --email <email>):\n` +
       `{ "Authorization": "Bearer ${token}" }\n\n`,

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { createTokenVerifier } from './auth/jwt.js';
+import type { TokenVerifier } from './auth/jwt.js';
 import type { Config } from './config.js';
 import { createRequestContext, useAuthentication, useTenantTransaction } from './context.js';
 import { pendingMigrations } from './db/migrate.js';
@@ -14,8 +14,11 @@ export interface ServerDeps {
   config: Config;
   prisma: PrismaClient;
   logger: Logger;
-  /** The token verification key; in development it may come from `.data/` rather than config. */
-  jwtSecret: string;
+  /**
+   * Verifies bearer tokens (`createTokenVerifier`). Built by the caller: its key may come from
+   * `.data/` in development rather than config, and a public key is imported asynchronously.
+   */
+  verifyToken: TokenVerifier;
 }
 
 export interface AppServer {
@@ -24,8 +27,7 @@ export interface AppServer {
 }
 
 /** Builds the HTTP server without listening: tests drive `yoga.fetch`, src/index.ts listens. */
-export function createServer({ config, prisma, logger, jwtSecret }: ServerDeps): AppServer {
-  const verify = createTokenVerifier({ ...config.jwt, secret: jwtSecret });
+export function createServer({ config, prisma, logger, verifyToken }: ServerDeps): AppServer {
   const yoga = createYoga<object, object>({
     schema,
     context: createRequestContext as never,
@@ -44,7 +46,7 @@ export function createServer({ config, prisma, logger, jwtSecret }: ServerDeps):
     batching: false,
     plugins: [
       useHealthChecks(prisma),
-      useAuthentication(verify),
+      useAuthentication(verifyToken),
       useTenantTransaction(prisma, {
         statementTimeoutMs: config.statementTimeoutMs,
         // The whole operation: a handful of statements, each bounded by the statement timeout.

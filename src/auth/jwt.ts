@@ -1,4 +1,13 @@
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import {
+  createRemoteJWKSet,
+  errors,
+  importSPKI,
+  type JWTVerifyGetKey,
+  jwtVerify,
+  type KeyInput,
+  SignJWT,
+} from 'jose';
 
 /** What a verified token says: who (the user's auth_id) and for which tenant. */
 export interface TokenClaims {
@@ -6,11 +15,26 @@ export interface TokenClaims {
   tenantId: string;
 }
 
+/** Checks an Authorization header; every failure is an `AuthenticationError`. */
+export type TokenVerifier = (authorization: string | null) => Promise<TokenClaims>;
+
+/** The asymmetric algorithms we accept; each is fixed by a key type (RSA, EC P-256, Ed25519). */
+export type PublicKeyAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
+const PUBLIC_KEY_ALGORITHMS: PublicKeyAlgorithm[] = ['RS256', 'ES256', 'EdDSA'];
+
+/** Where verification keys come from: exactly one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL. */
+export type JwtKeySource =
+  | { kind: 'secret'; secret: string }
+  | { kind: 'publicKey'; pem: string; algorithm: PublicKeyAlgorithm }
+  | { kind: 'jwks'; url: string; cooldownMs: number; cacheMaxAgeMs: number; timeoutMs: number };
+
 export interface JwtOptions {
-  secret: string;
+  key: JwtKeySource;
   issuer?: string | undefined;
   audience?: string | undefined;
   tenantClaim: string;
+  /** The JWKS could not be fetched: the issuer's fault, not the client's, so worth a log line. */
+  onKeysUnavailable?: (error: unknown) => void;
 }
 
 /** A token was missing or failed a check; the message names the check, never the token. */
@@ -21,10 +45,35 @@ export class AuthenticationError extends Error {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CLOCK_TOLERANCE_SECONDS = 5;
 
-export function createTokenVerifier(
-  options: JwtOptions,
-): (authorization: string | null) => Promise<TokenClaims> {
-  const key = new TextEncoder().encode(options.secret);
+/**
+ * The algorithm a PEM SPKI public key verifies, decided by its type alone, so that a token cannot
+ * choose it (`alg: none`, or HS256 signed with the public key's bytes). Throws a one-line message.
+ */
+export function publicKeyAlgorithm(pem: string): PublicKeyAlgorithm {
+  if (!pem.trimStart().startsWith('-----BEGIN PUBLIC KEY-----')) {
+    throw new Error('must be a PEM public key ("-----BEGIN PUBLIC KEY-----", SPKI)');
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: pem, format: 'pem' });
+  } catch {
+    throw new Error('is not a readable PEM public key');
+  }
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails;
+  if (type === 'rsa') {
+    // jose refuses shorter RSA keys at verification time; say so at start instead.
+    if ((details?.modulusLength ?? 0) < 2048) throw new Error('an RSA key must have at least 2048 bits');
+    return 'RS256';
+  }
+  if (type === 'ec' && details?.namedCurve === 'prime256v1') return 'ES256';
+  if (type === 'ed25519') return 'EdDSA';
+  const kind = type === 'ec' ? `EC ${details?.namedCurve ?? ''}`.trim() : (type ?? 'unknown');
+  throw new Error(`${kind} keys are not supported: use RSA (RS256), EC P-256 (ES256) or Ed25519 (EdDSA)`);
+}
+
+export async function createTokenVerifier(options: JwtOptions): Promise<TokenVerifier> {
+  const { key, algorithms } = await verificationKey(options);
   return async (authorization) => {
     if (!authorization) throw new AuthenticationError('missing Authorization header');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -32,13 +81,15 @@ export function createTokenVerifier(
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(match[1], key, {
-        algorithms: ['HS256'], // fixed by the key type: `none` and RS/HS confusion are refused
+        // Checked before any key is looked up: an HS256 or `none` token never reaches the JWKS.
+        algorithms,
         issuer: options.issuer,
         audience: options.audience,
         requiredClaims: ['exp', 'sub'],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       }));
     } catch (error) {
+      if (error instanceof AuthenticationError) throw error;
       throw new AuthenticationError(describeJoseError(error));
     }
     const tenantId = payload[options.tenantClaim];
@@ -51,14 +102,59 @@ export function createTokenVerifier(
   };
 }
 
+async function verificationKey(
+  options: JwtOptions,
+): Promise<{ key: KeyInput | JWTVerifyGetKey; algorithms: string[] }> {
+  const source = options.key;
+  switch (source.kind) {
+    case 'secret':
+      return { key: new TextEncoder().encode(source.secret), algorithms: ['HS256'] };
+    case 'publicKey':
+      return { key: await importSPKI(source.pem, source.algorithm), algorithms: [source.algorithm] };
+    case 'jwks': {
+      // jose caches the set, re-fetches it when a token names an unknown `kid`, and does so at most
+      // once per cooldown (concurrent misses share one fetch), so unknown kids cannot hammer the issuer.
+      const jwks = createRemoteJWKSet(new URL(source.url), {
+        cooldownDuration: source.cooldownMs,
+        cacheMaxAge: source.cacheMaxAgeMs,
+        timeoutDuration: source.timeoutMs,
+      });
+      const key: JWTVerifyGetKey = async (header, token) => {
+        try {
+          return await jwks(header, token);
+        } catch (error) {
+          if (isKeySelectionError(error)) throw error;
+          options.onKeysUnavailable?.(error);
+          throw new AuthenticationError('signing keys could not be fetched');
+        }
+      };
+      return { key, algorithms: PUBLIC_KEY_ALGORITHMS }; // never HS*: the JWKS is public
+    }
+  }
+}
+
+/** The set was fetched, but no single key in it fits the token: the token's fault. */
+function isKeySelectionError(error: unknown): boolean {
+  return (
+    error instanceof errors.JWKSNoMatchingKey ||
+    error instanceof errors.JWKSMultipleMatchingKeys ||
+    error instanceof errors.JOSENotSupported
+  );
+}
+
 function describeJoseError(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'token expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return 'token not yet valid';
-    return `claim "${error.claim}" check failed (${error.reason})`;
+    if (error.reason === 'missing') return `claim "${error.claim}" is missing`;
+    if (error.reason === 'invalid') return `claim "${error.claim}" is malformed`;
+    return `claim "${error.claim}" does not match`;
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature verification failed';
   if (error instanceof errors.JOSEAlgNotAllowed) return 'token algorithm not allowed';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'no signing key matches the token\'s "kid"';
+  if (error instanceof errors.JWKSMultipleMatchingKeys)
+    return 'several signing keys match: the token needs a "kid"';
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'malformed token';
   return 'token could not be verified';
 }

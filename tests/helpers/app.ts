@@ -1,4 +1,4 @@
-import { signToken } from '../../src/auth/jwt.js';
+import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
 import { loadConfig } from '../../src/config.js';
 import { createPrismaClient } from '../../src/db/client.js';
 import { seedDatabase, seedIdentity } from '../../src/db/seed.js';
@@ -35,25 +35,49 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The server over its own seeded database, driven in-process through yoga.fetch (no port). */
-export async function startTestApp(options: { seed?: boolean } = {}): Promise<TestApp> {
+/** How the app verifies tokens; each field is the JWT_* variable of the same name. */
+export interface TestJwtConfig {
+  secret?: string;
+  publicKey?: string;
+  jwksUrl?: string;
+  jwksCooldownMs?: number;
+  issuer?: string;
+  audience?: string;
+  tenantClaim?: string;
+}
+
+/**
+ * The server over its own seeded database, driven in-process through yoga.fetch (no port).
+ * `jwt` defaults to `{ secret: TEST_JWT_SECRET }`; `token()` and `gql()`'s default sign with it.
+ */
+export async function startTestApp(options: { seed?: boolean; jwt?: TestJwtConfig } = {}): Promise<TestApp> {
+  const jwt = options.jwt ?? { secret: TEST_JWT_SECRET };
   const db = await createTestDatabase();
   const owner = createPrismaClient({ url: db.ownerUrl, poolMax: 2 });
   if (options.seed !== false) await seedDatabase(owner, { memberIdHashKey: TEST_MEMBER_ID_HASH_KEY });
   const config = loadConfig({
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATABASE_URL: db.runtimeUrl,
-    JWT_SECRET: TEST_JWT_SECRET,
     MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
+    JWT_SECRET: jwt.secret,
+    JWT_PUBLIC_KEY: jwt.publicKey,
+    JWT_JWKS_URL: jwt.jwksUrl,
+    JWT_JWKS_COOLDOWN_MS: jwt.jwksCooldownMs?.toString(),
+    JWT_ISSUER: jwt.issuer,
+    JWT_AUDIENCE: jwt.audience,
+    JWT_TENANT_CLAIM: jwt.tenantClaim,
   });
+  if (!config.jwt.key) throw new Error('startTestApp: jwt needs a secret, publicKey or jwksUrl');
   const prisma = createPrismaClient({ url: db.runtimeUrl, poolMax: 5 });
-  const { yoga } = createServer({ config, prisma, logger: createLogger(config), jwtSecret: TEST_JWT_SECRET });
+  const verifyToken = await createTokenVerifier({ ...config.jwt, key: config.jwt.key });
+  const { yoga } = createServer({ config, prisma, logger: createLogger(config), verifyToken });
 
   const token = async (email: string) => {
     const identity = seedIdentity(email);
     if (!identity) throw new Error(`not a seeded user: ${email}`);
-    return signToken(TEST_JWT_SECRET, identity, { tenantClaim: config.jwt.tenantClaim });
+    if (!jwt.secret) throw new Error("token(): this app has no secret; sign with the test's own key");
+    return signToken(jwt.secret, identity, config.jwt);
   };
   const fetch = async (path: string, init?: RequestInit) =>
     yoga.fetch(`http://localhost${path}`, init ?? {}, {});

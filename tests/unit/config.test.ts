@@ -1,5 +1,18 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { expect, test } from 'vitest';
 import { loadConfig, loadServerConfig } from '../../src/config.js';
+
+// Key pairs as JWT_PUBLIC_KEY would be given them: `spki()` is the public PEM it takes.
+const rsa = (modulusLength = 2048) => generateKeyPairSync('rsa', { modulusLength });
+const ec = (namedCurve: string) => generateKeyPairSync('ec', { namedCurve });
+const ed25519 = () => generateKeyPairSync('ed25519');
+const ed448 = () => generateKeyPairSync('ed448');
+const spki = (pair: { publicKey: KeyObject }) =>
+  pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const pkcs8 = (pair: { privateKey: KeyObject }) =>
+  pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const SECRET = 'x'.repeat(32);
+const JWKS_URL = 'https://issuer.example/.well-known/jwks.json';
 
 test('defaults need nothing to be set', () => {
   const config = loadConfig({});
@@ -19,6 +32,40 @@ test.each([
   [{ JWT_SECRET: 'short' }, /^Invalid configuration: JWT_SECRET: must be at least 32 bytes$/],
   [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL: /],
   [{ NODE_ENV: 'production' }, /^Invalid configuration: DATABASE_URL: is required in production$/],
+  [
+    { JWT_SECRET: SECRET, JWT_JWKS_URL: JWKS_URL },
+    /^Invalid configuration: JWT_SECRET, JWT_JWKS_URL: set only one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL$/,
+  ],
+  [
+    { JWT_SECRET: SECRET, JWT_PUBLIC_KEY: spki(rsa()), JWT_JWKS_URL: JWKS_URL },
+    /^Invalid configuration: JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: set only one of /,
+  ],
+  [{ JWT_PUBLIC_KEY: 'not a key' }, /^Invalid configuration: JWT_PUBLIC_KEY: must be a PEM public key/],
+  [
+    { JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' },
+    /^Invalid configuration: JWT_PUBLIC_KEY: is not a readable PEM public key$/,
+  ],
+  [{ JWT_PUBLIC_KEY: pkcs8(ed25519()) }, /^Invalid configuration: JWT_PUBLIC_KEY: must be a PEM public key/],
+  [
+    { JWT_PUBLIC_KEY: spki(ec('P-384')) },
+    /^Invalid configuration: JWT_PUBLIC_KEY: EC secp384r1 keys are not supported: use RSA \(RS256\), EC P-256 \(ES256\) or Ed25519 \(EdDSA\)$/,
+  ],
+  [{ JWT_PUBLIC_KEY: spki(ed448()) }, /^Invalid configuration: JWT_PUBLIC_KEY: ed448 keys are not supported/],
+  [
+    { JWT_PUBLIC_KEY: spki(rsa(1024)) },
+    /^Invalid configuration: JWT_PUBLIC_KEY: an RSA key must have at least 2048 bits$/,
+  ],
+  [{ JWT_JWKS_URL: 'issuer.example/jwks' }, /^Invalid configuration: JWT_JWKS_URL: /],
+  [{ JWT_JWKS_URL: 'ftp://issuer.example/jwks' }, /^Invalid configuration: JWT_JWKS_URL: /],
+  [{ JWT_JWKS_COOLDOWN_MS: '0' }, /^Invalid configuration: JWT_JWKS_COOLDOWN_MS: /],
+  [
+    { DATABASE_URL: 'postgresql://app@db/x', MEMBER_ID_HASH_KEY: 'y'.repeat(32) },
+    /^Invalid configuration: JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: one is required with DATABASE_URL$/,
+  ],
+  [
+    { DATABASE_URL: 'postgresql://app@db/x', JWT_JWKS_URL: JWKS_URL },
+    /^Invalid configuration: MEMBER_ID_HASH_KEY: is required with DATABASE_URL$/,
+  ],
 ])('a bad value is one line naming the variable: %o', (env, message) => {
   expect(() => loadServerConfig(env)).toThrow(message);
   try {
@@ -42,6 +89,60 @@ test('production needs issuer and audience too, and turns introspection off by d
   expect(() => loadServerConfig(base)).toThrow(/JWT_ISSUER: is required in production/);
   const config = loadServerConfig({ ...base, JWT_ISSUER: 'https://issuer', JWT_AUDIENCE: 'prior-auth' });
   expect(config.introspection).toBe(false);
+});
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgresql://app@db/prior_auth',
+  MEMBER_ID_HASH_KEY: 'y'.repeat(32),
+  JWT_ISSUER: 'https://issuer.example/',
+  JWT_AUDIENCE: 'prior-auth',
+};
+
+test('production needs exactly one key source, any of the three, and a JWKS over https', () => {
+  expect(() => loadServerConfig(PRODUCTION)).toThrow(
+    /^Invalid configuration: JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: one is required in production$/,
+  );
+  expect(loadServerConfig({ ...PRODUCTION, JWT_SECRET: SECRET }).jwt.key).toEqual({
+    kind: 'secret',
+    secret: SECRET,
+  });
+  expect(loadServerConfig({ ...PRODUCTION, JWT_PUBLIC_KEY: spki(rsa()) }).jwt.key).toMatchObject({
+    kind: 'publicKey',
+    algorithm: 'RS256',
+  });
+  expect(loadServerConfig({ ...PRODUCTION, JWT_JWKS_URL: JWKS_URL }).jwt.key).toEqual({
+    kind: 'jwks',
+    url: JWKS_URL,
+    cooldownMs: 30_000,
+    cacheMaxAgeMs: 600_000,
+    timeoutMs: 5_000,
+  });
+  expect(() => loadServerConfig({ ...PRODUCTION, JWT_JWKS_URL: 'http://issuer.example/jwks' })).toThrow(
+    /^Invalid configuration: JWT_JWKS_URL: must be https in production$/,
+  );
+  expect(() =>
+    loadServerConfig({ ...PRODUCTION, JWT_SECRET: SECRET, JWT_PUBLIC_KEY: spki(ed25519()) }),
+  ).toThrow(/^Invalid configuration: JWT_SECRET, JWT_PUBLIC_KEY: set only one of /);
+});
+
+test('the key type alone fixes the algorithm of JWT_PUBLIC_KEY', () => {
+  const algorithm = (publicKey: string) => {
+    const { key } = loadConfig({ JWT_PUBLIC_KEY: publicKey }).jwt;
+    return key?.kind === 'publicKey' ? key.algorithm : undefined;
+  };
+  expect(algorithm(spki(rsa()))).toBe('RS256');
+  expect(algorithm(spki(ec('P-256')))).toBe('ES256');
+  expect(algorithm(spki(ed25519()))).toBe('EdDSA');
+  // One line in an env file or a container variable: newlines escaped as \n.
+  expect(algorithm(spki(ed25519()).trim().replaceAll('\n', '\\n'))).toBe('EdDSA');
+});
+
+test('development: no key source means the generated secret; a JWKS over http is fine; the knobs parse', () => {
+  expect(loadServerConfig({}).jwt.key).toBeUndefined();
+  expect(
+    loadServerConfig({ JWT_JWKS_URL: 'http://127.0.0.1:8080/jwks', JWT_JWKS_COOLDOWN_MS: '500' }).jwt.key,
+  ).toMatchObject({ kind: 'jwks', cooldownMs: 500 });
 });
 
 test('the tools (db:deploy, db:seed, token) need only well-formed variables, in production too', () => {
