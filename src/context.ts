@@ -31,6 +31,8 @@ export interface Context extends RequestContext {
   actor: Actor;
   /** The request's transaction; RLS sees only the viewer's tenant through it. */
   db: TenantDb;
+  /** MEMBER_ID_HASH_KEY: raw member ids are hashed with it (src/domain/member-id.ts). */
+  memberIdHashKey: string;
   loaders: Loaders;
 }
 
@@ -81,7 +83,10 @@ export function useAuthentication(verify: (authorization: string | null) => Prom
  * viewer through it (a user of another tenant is invisible there, so it fails as unknown), and
  * hands resolvers that transaction as `ctx.db`.
  */
-export function useTenantTransaction(prisma: PrismaClient, options: TenantTransactionOptions): Plugin {
+export function useTenantTransaction(
+  prisma: PrismaClient,
+  options: TenantTransactionOptions & { memberIdHashKey: string },
+): Plugin {
   return {
     onExecute({ setExecuteFn, executeFn }) {
       setExecuteFn((args) => {
@@ -108,6 +113,7 @@ export function useTenantTransaction(prisma: PrismaClient, options: TenantTransa
               viewer,
               actor,
               db,
+              memberIdHashKey: options.memberIdHashKey,
               loaders: createLoaders(db, base, viewer),
             };
             return executeFn({ ...args, contextValue });

@@ -74,7 +74,13 @@ async function main(): Promise<void> {
     key: database.jwtKey,
     onKeysUnavailable: (error) => logger.warn({ err: error }, 'the JWKS (JWT_JWKS_URL) could not be fetched'),
   });
-  const { http } = createServer({ config, prisma, logger, verifyToken });
+  const { http } = createServer({
+    config,
+    prisma,
+    logger,
+    verifyToken,
+    memberIdHashKey: database.memberIdHashKey,
+  });
   await new Promise<void>((resolve, reject) => {
     http.once('error', (error: NodeJS.ErrnoException) =>
       reject(

@@ -19,6 +19,8 @@ export interface ServerDeps {
    * `.data/` in development rather than config, and a public key is imported asynchronously.
    */
   verifyToken: TokenVerifier;
+  /** MEMBER_ID_HASH_KEY, or the development key from `.data/`. */
+  memberIdHashKey: string;
 }
 
 export interface AppServer {
@@ -27,7 +29,13 @@ export interface AppServer {
 }
 
 /** Builds the HTTP server without listening: tests drive `yoga.fetch`, src/index.ts listens. */
-export function createServer({ config, prisma, logger, verifyToken }: ServerDeps): AppServer {
+export function createServer({
+  config,
+  prisma,
+  logger,
+  verifyToken,
+  memberIdHashKey,
+}: ServerDeps): AppServer {
   const yoga = createYoga<object, object>({
     schema,
     context: createRequestContext as never,
@@ -48,6 +56,7 @@ export function createServer({ config, prisma, logger, verifyToken }: ServerDeps
       useHealthChecks(prisma),
       useAuthentication(verifyToken),
       useTenantTransaction(prisma, {
+        memberIdHashKey,
         statementTimeoutMs: config.statementTimeoutMs,
         // The whole operation: a handful of statements, each bounded by the statement timeout.
         timeoutMs: config.statementTimeoutMs * 2,

@@ -71,7 +71,13 @@ export async function startTestApp(options: { seed?: boolean; jwt?: TestJwtConfi
   if (!config.jwt.key) throw new Error('startTestApp: jwt needs a secret, publicKey or jwksUrl');
   const prisma = createPrismaClient({ url: db.runtimeUrl, poolMax: 5 });
   const verifyToken = await createTokenVerifier({ ...config.jwt, key: config.jwt.key });
-  const { yoga } = createServer({ config, prisma, logger: createLogger(config), verifyToken });
+  const { yoga } = createServer({
+    config,
+    prisma,
+    logger: createLogger(config),
+    verifyToken,
+    memberIdHashKey: TEST_MEMBER_ID_HASH_KEY,
+  });
 
   const token = async (email: string) => {
     const identity = seedIdentity(email);
