@@ -1,9 +1,12 @@
+import { z } from 'zod';
 import { builder } from '../../builder.js';
 import type { Context } from '../../context.js';
 import { hashMemberId } from '../../domain/member-id.js';
 import type { Prisma } from '../../generated/prisma/client.js';
-import { CaseStatus, Priority } from '../common/enums.js';
+import { CaseStatus, CodeType, Priority } from '../common/enums.js';
+import { globalIdOf } from '../common/ids.js';
 import type { SortKey } from '../common/pagination.js';
+import { optionalText, requiredText } from '../tasks/inputs.js';
 
 export const CaseFilter = builder.inputType('CaseFilter', {
   description: 'All given conditions must hold',
@@ -90,3 +93,165 @@ export function caseWhere(
   }
   return { AND: and };
 }
+
+// ---- mutation inputs -------------------------------------------------------------------------
+
+const MAX_JSON_BYTES = 256 * 1024;
+const jsonWithin = (limit: number) =>
+  z.unknown().refine((value) => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8') <= limit, {
+    message: `must be at most ${limit / 1024} KiB of JSON`,
+  });
+const code = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .transform((v) => v.toUpperCase());
+const unit = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
+const priority = z.enum(['low', 'normal', 'high', 'urgent']);
+
+export const CaseCodeInput = builder.inputType('CaseCodeInput', {
+  fields: (t) => ({
+    codeType: t.field({ type: CodeType, required: true }),
+    code: t.string({ required: true, description: 'Trimmed and upper-cased' }),
+    description: t.string(),
+    confidence: t.float({ description: '0..1' }),
+  }),
+});
+
+const caseCodeSchema = z.object({
+  codeType: z.enum(['CPT', 'HCPCS']),
+  code: code(20),
+  description: optionalText,
+  confidence: unit.nullish(),
+});
+
+export const ConfidenceInput = builder.inputType('ConfidenceInput', {
+  fields: (t) => ({
+    overall: t.float({ required: true, description: '0..1' }),
+    fields: t.field({ type: 'JSON', description: '{ [fieldName]: number 0..1 }' }),
+  }),
+});
+
+export const CreateCaseInput = builder.inputType('CreateCaseInput', {
+  fields: (t) => ({
+    memberId: t.string({
+      description: 'Exactly one of memberId / memberIdHash. Hashed on the server; never stored',
+    }),
+    memberIdHash: t.string(),
+    payer: t.string({ required: true }),
+    priority: t.field({ type: Priority, defaultValue: 'normal' }),
+    diagnosisCodes: t.stringList({ defaultValue: [] }),
+    codes: t.field({ type: [CaseCodeInput], defaultValue: [] }),
+    confidence: t.field({ type: ConfidenceInput, required: true }),
+    extractedData: t.field({ type: 'JSON', required: true }),
+    metadata: t.field({ type: 'JSON' }),
+    ingestionId: t.id(),
+  }),
+});
+
+export const createCaseSchema = z
+  .object({
+    memberId: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(255, 'must be at most 255 characters')
+      .nullish(),
+    memberIdHash: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(255, 'must be at most 255 characters')
+      .regex(/^\S+$/, 'must not contain whitespace')
+      .nullish(),
+    payer: requiredText(255),
+    priority: priority.nullish().transform((v) => v ?? 'normal'),
+    diagnosisCodes: z
+      .array(code(20))
+      .nullish()
+      .transform((v) => v ?? []),
+    codes: z
+      .array(caseCodeSchema)
+      .nullish()
+      .transform((v) => v ?? []),
+    confidence: z.object({
+      overall: unit,
+      fields: z
+        .record(z.string(), unit)
+        .nullish()
+        .transform((v) => v ?? {}),
+    }),
+    extractedData: jsonWithin(MAX_JSON_BYTES).refine((v) => v !== null && v !== undefined, 'is required'),
+    metadata: jsonWithin(MAX_JSON_BYTES).nullish(),
+    ingestionId: globalIdOf('Ingestion').nullish(),
+  })
+  // Exactly one of the two, checked even when other fields are invalid (`when`), so that every
+  // mistake is reported at once. The message never repeats the raw value.
+  .refine((input) => (input.memberId == null) !== (input.memberIdHash == null), {
+    path: ['memberId'],
+    message: 'give exactly one of memberId and memberIdHash',
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+  });
+
+export const UpdateCaseInput = builder.inputType('UpdateCaseInput', {
+  description: 'Fields left out stay as they are; metadata can be cleared with null',
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    payer: t.string(),
+    priority: t.field({ type: Priority }),
+    diagnosisCodes: t.stringList(),
+    metadata: t.field({ type: 'JSON' }),
+    expectedUpdatedAt: t.field({
+      type: 'DateTime',
+      description: 'Optimistic concurrency: ConflictError when the case changed since',
+    }),
+  }),
+});
+
+export const updateCaseSchema = z.object({
+  id: globalIdOf('Case'),
+  payer: requiredText(255)
+    .nullish()
+    .transform((v) => v ?? undefined),
+  priority: priority.nullish().transform((v) => v ?? undefined),
+  diagnosisCodes: z
+    .array(code(20))
+    .nullish()
+    .transform((v) => v ?? undefined),
+  metadata: jsonWithin(MAX_JSON_BYTES).optional(),
+  expectedUpdatedAt: z.date().nullish(),
+});
+
+export const TransitionCaseStatusInput = builder.inputType('TransitionCaseStatusInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    status: t.field({ type: CaseStatus, required: true }),
+    reason: t.string({ description: 'Required to reopen an APPROVED or DENIED case (ADMIN only)' }),
+    expectedUpdatedAt: t.field({ type: 'DateTime' }),
+  }),
+});
+
+export const transitionCaseStatusSchema = z.object({
+  id: globalIdOf('Case'),
+  status: z.enum(['pending', 'approved', 'denied', 'more_info_needed']),
+  reason: optionalText.pipe(z.string().max(2000, 'must be at most 2000 characters').nullish()),
+  expectedUpdatedAt: z.date().nullish(),
+});
+
+export const AddCaseCodeInput = builder.inputType('AddCaseCodeInput', {
+  fields: (t) => ({
+    caseId: t.id({ required: true }),
+    code: t.field({ type: CaseCodeInput, required: true }),
+  }),
+});
+
+export const addCaseCodeSchema = z.object({ caseId: globalIdOf('Case'), code: caseCodeSchema });
+
+export const RemoveCaseCodeInput = builder.inputType('RemoveCaseCodeInput', {
+  fields: (t) => ({ id: t.id({ required: true }) }),
+});
+
+export const DeleteCaseInput = builder.inputType('DeleteCaseInput', {
+  fields: (t) => ({ id: t.id({ required: true }) }),
+});

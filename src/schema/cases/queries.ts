@@ -1,6 +1,10 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../builder.js';
+import type { Prisma } from '../../generated/prisma/client.js';
 import { rowIdFromGlobalId } from '../common/node.js';
-import { CaseConnection } from './types.js';
+import { keysetPage } from '../common/pagination.js';
+import { CASE_ORDERS, CaseFilter, CaseOrderBy, caseWhere } from './inputs.js';
+import { Case, CaseConnection } from './types.js';
 
 builder.queryFields((t) => ({
   case: t.prismaField({
@@ -14,19 +18,29 @@ builder.queryFields((t) => ({
         where: { id: rowIdFromGlobalId(args.id, 'Case'), tenantId: ctx.viewer.tenantId },
       }),
   }),
-  cases: t.prismaConnection(
+  cases: t.connection(
     {
-      type: 'Case',
-      cursor: 'id',
-      description: "The clinic's cases, newest first",
-      totalCount: (_connection, _args, ctx) =>
-        ctx.db.case.count({ where: { tenantId: ctx.viewer.tenantId } }),
-      resolve: (query, _root, _args, ctx) =>
-        ctx.db.case.findMany({
-          ...query,
-          where: { tenantId: ctx.viewer.tenantId },
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
+      type: Case,
+      description: "The clinic's cases: the work queue",
+      args: { filter: t.arg({ type: CaseFilter }), orderBy: t.arg({ type: CaseOrderBy }) },
+      resolve: (_root, args, ctx, info) => {
+        const where = caseWhere(ctx, args.filter);
+        const orderName = args.orderBy ?? 'CREATED_AT_DESC';
+        const query = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] });
+        return keysetPage({
+          args,
+          orderName,
+          order: CASE_ORDERS[orderName],
+          fetch: (page) =>
+            ctx.db.case.findMany({
+              ...query,
+              where: { AND: [where, page.where] },
+              orderBy: page.orderBy as Prisma.CaseOrderByWithRelationInput[],
+              take: page.take,
+            }),
+          count: () => ctx.db.case.count({ where }),
+        }) as never;
+      },
     },
     CaseConnection,
   ),

@@ -1,5 +1,7 @@
+import { can } from '../../auth/permissions.js';
 import { builder } from '../../builder.js';
 import { CaseStatus, CodeType, Priority } from '../common/enums.js';
+import { nestedTaskQuery, TaskFilter, TaskOrderBy } from '../tasks/inputs.js';
 import { TaskConnection } from '../tasks/types.js';
 
 type Status = 'pending' | 'approved' | 'denied' | 'more_info_needed';
@@ -59,7 +61,8 @@ export const Case = builder.prismaNode('Case', {
       description:
         'Extracted clinical text: null unless the viewer is CLINICIAN or ADMIN; every read is audited',
       resolve: async (c, _args, ctx) => {
-        if (ctx.viewer.role === 'staff') return null;
+        // Not an error for the others: the field is plainly null (API.md, Roles).
+        if (!can(ctx.viewer.role, 'case:readExtractedData')) return null;
         await ctx.loaders.extractedDataView.load(c.id);
         return c.extractedData;
       },
@@ -73,10 +76,11 @@ export const Case = builder.prismaNode('Case', {
     tasks: t.relatedConnection(
       'tasks',
       {
-        description: "The case's tasks, newest first",
+        description: "The case's tasks, newest first unless ordered otherwise",
         cursor: 'id',
         totalCount: true,
-        query: () => ({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+        args: { filter: t.arg({ type: TaskFilter }), orderBy: t.arg({ type: TaskOrderBy }) },
+        query: (args) => nestedTaskQuery(args),
       },
       TaskConnection,
     ),

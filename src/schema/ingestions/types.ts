@@ -1,6 +1,7 @@
 import { builder } from '../../builder.js';
 import { CaseConnection } from '../cases/types.js';
 import { IngestionSourceType, IngestionStatus } from '../common/enums.js';
+import { pageWindow } from '../common/pagination.js';
 
 type SourceType = 'email' | 'pdf';
 type Status = 'pending' | 'processing' | 'completed' | 'failed';
@@ -25,7 +26,10 @@ export const Ingestion = builder.prismaNode('Ingestion', {
         description: 'Cases extracted from this ingestion, newest first',
         cursor: 'id',
         totalCount: true,
-        query: () => ({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+        query: (args) => {
+          pageWindow(args);
+          return { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] };
+        },
       },
       CaseConnection,
     ),

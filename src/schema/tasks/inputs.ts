@@ -4,7 +4,7 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import { Priority, TaskStatus } from '../common/enums.js';
 import { globalIdOf } from '../common/ids.js';
 import { rowIdFromGlobalId } from '../common/node.js';
-import type { SortKey } from '../common/pagination.js';
+import { type PageArgs, pageWindow, type SortKey } from '../common/pagination.js';
 
 export const TaskFilter = builder.inputType('TaskFilter', {
   description: 'All given conditions must hold',
@@ -51,11 +51,18 @@ export const TASK_ORDERS: Record<TaskOrder, SortKey[]> = {
   ],
 };
 
-/** Prisma `orderBy` for nested task lists (Case.tasks, User.assignedTasks). */
-export function taskOrderBy(order: TaskOrder | null | undefined): Prisma.TaskOrderByWithRelationInput[] {
-  return TASK_ORDERS[order ?? 'CREATED_AT_DESC'].map((key) =>
+/**
+ * The filter and order of a nested task list (Case.tasks, User.assignedTasks), which Pothos plans
+ * into its parent's query. Its page arguments are checked like a root list's.
+ */
+export function nestedTaskQuery(
+  args: PageArgs & { filter?: TaskFilterValue | null; orderBy?: TaskOrder | null },
+) {
+  pageWindow(args);
+  const orderBy = TASK_ORDERS[args.orderBy ?? 'CREATED_AT_DESC'].map((key) =>
     key.nullsLast ? { [key.field]: { sort: key.direction, nulls: 'last' } } : { [key.field]: key.direction },
-  );
+  ) as Prisma.TaskOrderByWithRelationInput[];
+  return { where: taskWhere(args.filter), orderBy };
 }
 
 export interface TaskFilterValue {

@@ -1,6 +1,7 @@
 import { builder } from '../../builder.js';
 import type { Role } from '../../context.js';
 import { UserRole } from '../common/enums.js';
+import { nestedTaskQuery, TaskFilter, TaskOrderBy } from '../tasks/inputs.js';
 import { TaskConnection } from '../tasks/types.js';
 
 export const User = builder.prismaNode('User', {
@@ -18,10 +19,11 @@ export const User = builder.prismaNode('User', {
     assignedTasks: t.relatedConnection(
       'assignedTasks',
       {
-        description: 'Tasks assigned to this user, newest first',
+        description: 'Tasks assigned to this user, newest first unless ordered otherwise',
         cursor: 'id',
         totalCount: true,
-        query: () => ({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+        args: { filter: t.arg({ type: TaskFilter }), orderBy: t.arg({ type: TaskOrderBy }) },
+        query: (args) => nestedTaskQuery(args),
       },
       TaskConnection,
     ),

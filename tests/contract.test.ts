@@ -1,0 +1,154 @@
+import { existsSync, readFileSync } from 'node:fs';
+import {
+  buildSchema,
+  type GraphQLArgument,
+  type GraphQLField,
+  type GraphQLInputField,
+  type GraphQLNamedType,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isNonNullType,
+  isObjectType,
+  isUnionType,
+} from 'graphql';
+import { expect, test } from 'vitest';
+
+// docs/contract.graphql is the public contract, kept in the repo (a copy of shared/api/contract.graphql,
+// which exists beside the repo on the team's machines). Every type, field, argument, enum value,
+// union member and interface it names must be in the committed schema.graphql with the same type
+// reference. The schema may add fields, types and optional arguments; it may not rename, drop or
+// weaken anything. Enums and unions must match exactly: clients switch over them.
+
+const contract = buildSchema(readFileSync('docs/contract.graphql', 'utf8'));
+const schema = buildSchema(readFileSync('schema.graphql', 'utf8'));
+
+function differences(): string[] {
+  const found: string[] = [];
+  for (const expected of Object.values(contract.getTypeMap())) {
+    if (expected.name.startsWith('__')) continue;
+    const actual = schema.getType(expected.name);
+    if (!actual) {
+      found.push(`type ${expected.name} is missing`);
+      continue;
+    }
+    if (kind(actual) !== kind(expected)) {
+      found.push(`type ${expected.name} is a ${kind(actual)}, the contract says ${kind(expected)}`);
+      continue;
+    }
+    if (isObjectType(expected) || isInterfaceType(expected)) {
+      const fields = (actual as typeof expected).getFields();
+      for (const field of Object.values(expected.getFields())) {
+        const mine = fields[field.name];
+        if (!mine) found.push(`${expected.name}.${field.name} is missing`);
+        else compareField(`${expected.name}.${field.name}`, field, mine, found);
+      }
+      const mine = new Set((actual as typeof expected).getInterfaces().map((i) => i.name));
+      for (const iface of expected.getInterfaces()) {
+        if (!mine.has(iface.name)) found.push(`${expected.name} does not implement ${iface.name}`);
+      }
+    }
+    if (isInputObjectType(expected) && isInputObjectType(actual)) {
+      const fields = actual.getFields();
+      for (const field of Object.values(expected.getFields())) {
+        const mine = fields[field.name];
+        if (!mine) found.push(`${expected.name}.${field.name} is missing`);
+        else compareInput(`${expected.name}.${field.name}`, field, mine, found);
+      }
+      for (const field of Object.values(fields)) {
+        if (
+          !expected.getFields()[field.name] &&
+          isNonNullType(field.type) &&
+          field.defaultValue === undefined
+        ) {
+          found.push(`${expected.name}.${field.name} is an added required input field`);
+        }
+      }
+    }
+    if (isEnumType(expected) && isEnumType(actual)) {
+      const want = expected
+        .getValues()
+        .map((v) => v.name)
+        .sort();
+      const have = actual
+        .getValues()
+        .map((v) => v.name)
+        .sort();
+      if (want.join() !== have.join())
+        found.push(`enum ${expected.name} is [${have}], the contract says [${want}]`);
+    }
+    if (isUnionType(expected) && isUnionType(actual)) {
+      const want = expected
+        .getTypes()
+        .map((t) => t.name)
+        .sort();
+      const have = actual
+        .getTypes()
+        .map((t) => t.name)
+        .sort();
+      if (want.join() !== have.join())
+        found.push(`union ${expected.name} is ${have.join(' | ')}, the contract says ${want.join(' | ')}`);
+    }
+  }
+  return found;
+}
+
+function kind(type: GraphQLNamedType): string {
+  return type.astNode?.kind ?? type.constructor.name;
+}
+
+function compareField(
+  path: string,
+  expected: GraphQLField<unknown, unknown>,
+  actual: GraphQLField<unknown, unknown>,
+  found: string[],
+) {
+  if (String(actual.type) !== String(expected.type))
+    found.push(`${path} is ${actual.type}, the contract says ${expected.type}`);
+  const args = new Map(actual.args.map((a) => [a.name, a]));
+  for (const arg of expected.args) {
+    const mine = args.get(arg.name);
+    if (!mine) found.push(`${path}(${arg.name}) is missing`);
+    else compareInput(`${path}(${arg.name})`, arg, mine, found);
+  }
+  for (const arg of actual.args) {
+    if (
+      !expected.args.some((a) => a.name === arg.name) &&
+      isNonNullType(arg.type) &&
+      arg.defaultValue === undefined
+    ) {
+      found.push(`${path}(${arg.name}) is an added required argument`);
+    }
+  }
+}
+
+function compareInput(
+  path: string,
+  expected: GraphQLArgument | GraphQLInputField,
+  actual: GraphQLArgument | GraphQLInputField,
+  found: string[],
+) {
+  if (String(actual.type) !== String(expected.type))
+    found.push(`${path} is ${actual.type}, the contract says ${expected.type}`);
+  const want = expected.astNode?.defaultValue;
+  const have = actual.astNode?.defaultValue;
+  if (want && JSON.stringify(strip(want)) !== JSON.stringify(strip(have))) {
+    found.push(
+      `${path} defaults to ${have ? JSON.stringify(strip(have)) : 'nothing'}, the contract says ${JSON.stringify(strip(want))}`,
+    );
+  }
+}
+
+function strip(node: unknown): unknown {
+  return JSON.parse(JSON.stringify(node ?? null, (key, value) => (key === 'loc' ? undefined : value)));
+}
+
+test('schema.graphql honours every part of the contract', () => {
+  expect(differences()).toEqual([]);
+});
+
+test('docs/contract.graphql is the shared contract, unchanged', () => {
+  const shared = '../shared/api/contract.graphql';
+  if (!existsSync(shared)) return; // a clone without the team's shared folder: the copy is the contract
+  expect(readFileSync('docs/contract.graphql', 'utf8')).toBe(readFileSync(shared, 'utf8'));
+});
