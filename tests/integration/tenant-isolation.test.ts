@@ -146,3 +146,127 @@ describe('wall 2: row-level security holds on its own, for the runtime role', ()
     }
   });
 });
+
+describe('every Node type and every mutation, driven from the schema', () => {
+  const NODE_TABLES: Record<string, string> = {
+    Tenant: 'tenants',
+    User: 'users',
+    Ingestion: 'ingestions',
+    Case: 'cases',
+    CaseCode: 'case_codes',
+    Task: 'tasks',
+    Ruleset: 'rulesets',
+    Event: 'events',
+    AuditLog: 'audit_logs',
+  };
+  const TABLES = Object.values(NODE_TABLES);
+
+  /** Every row of tenant B, as text: equal digests mean B is untouched. */
+  async function tenantBDigest(): Promise<string[]> {
+    const digests: string[] = [];
+    for (const table of TABLES) {
+      const column = table === 'tenants' ? 'id' : 'tenant_id';
+      const [row] = await query<{ d: string }>(
+        app.db.ownerUrl,
+        `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) AS d FROM ${table} t WHERE ${column} = $1`,
+        [B],
+      );
+      digests.push(`${table}:${row?.d}`);
+    }
+    return digests;
+  }
+
+  async function rowOfB(table: string): Promise<string> {
+    if (table === 'tenants') return B;
+    const [row] = await query<{ id: string }>(
+      app.db.ownerUrl,
+      `SELECT id FROM ${table} WHERE tenant_id = $1 ORDER BY id LIMIT 1`,
+      [B],
+    );
+    if (!row) throw new Error(`tenant B has no ${table}`);
+    return row.id;
+  }
+
+  beforeAll(async () => {
+    // The seed writes no audit rows: give tenant B one.
+    await query(
+      app.db.ownerUrl,
+      `INSERT INTO audit_logs (id, tenant_id, action, entity_type, entity_id) VALUES (gen_random_uuid(), $1, 'view', 'case', gen_random_uuid())`,
+      [B],
+    );
+  });
+
+  test('each Node type is covered here', async () => {
+    const { schema } = await import('../../src/schema/index.js');
+    const nodeTypes = Object.values(schema.getTypeMap())
+      .filter((type) => 'getInterfaces' in type && type.getInterfaces().some((i) => i.name === 'Node'))
+      .map((type) => type.name)
+      .sort();
+    expect(nodeTypes).toEqual(Object.keys(NODE_TABLES).sort());
+  });
+
+  test.each(Object.entries(NODE_TABLES))(
+    'a %s of tenant B is null through node and nodes',
+    async (typename, table) => {
+      const globalId = encodeGlobalID(typename, await rowOfB(table));
+      const res = await app.gql(`query ($id: ID!) { node(id: $id) { id } nodes(ids: [$id]) { id } }`, {
+        id: globalId,
+      });
+      expect(res.body).toEqual({ data: { node: null, nodes: [null] } });
+    },
+  );
+
+  const MUTATIONS: [string, () => Promise<string>][] = [
+    [
+      'createCase',
+      async () =>
+        `{ memberIdHash: "h", payer: "P", confidence: { overall: 1 }, extractedData: {}, ingestionId: "${encodeGlobalID('Ingestion', await rowOfB('ingestions'))}" }`,
+    ],
+    ['updateCase', async () => `{ id: "${encodeGlobalID('Case', await rowOfB('cases'))}", payer: "Stolen" }`],
+    [
+      'transitionCaseStatus',
+      async () => `{ id: "${encodeGlobalID('Case', await rowOfB('cases'))}", status: DENIED }`,
+    ],
+    [
+      'addCaseCode',
+      async () =>
+        `{ caseId: "${encodeGlobalID('Case', await rowOfB('cases'))}", code: { codeType: CPT, code: "99999" } }`,
+    ],
+    ['removeCaseCode', async () => `{ id: "${encodeGlobalID('CaseCode', await rowOfB('case_codes'))}" }`],
+    ['deleteCase', async () => `{ id: "${encodeGlobalID('Case', await rowOfB('cases'))}" }`],
+    ['createTask', async () => `{ caseId: "${encodeGlobalID('Case', await rowOfB('cases'))}", title: "T" }`],
+    ['updateTask', async () => `{ id: "${encodeGlobalID('Task', await rowOfB('tasks'))}", title: "Stolen" }`],
+    [
+      'assignTask',
+      async () => `{ id: "${encodeGlobalID('Task', await rowOfB('tasks'))}", assigneeId: null }`,
+    ],
+    [
+      'transitionTaskStatus',
+      async () => `{ id: "${encodeGlobalID('Task', await rowOfB('tasks'))}", status: CANCELLED }`,
+    ],
+    ['deleteTask', async () => `{ id: "${encodeGlobalID('Task', await rowOfB('tasks'))}" }`],
+    [
+      'updateRuleset',
+      async () => `{ id: "${encodeGlobalID('Ruleset', await rowOfB('rulesets'))}", payer: "Stolen" }`,
+    ],
+    [
+      'setRulesetActive',
+      async () => `{ id: "${encodeGlobalID('Ruleset', await rowOfB('rulesets'))}", isActive: false }`,
+    ],
+  ];
+
+  test('each mutation that names a row is covered here (createRuleset names none)', async () => {
+    const { schema } = await import('../../src/schema/index.js');
+    const names = Object.keys(schema.getMutationType()?.getFields() ?? {}).filter(
+      (n) => n !== 'createRuleset',
+    );
+    expect(names.sort()).toEqual(MUTATIONS.map(([n]) => n).sort());
+  });
+
+  test.each(MUTATIONS)('%s with tenant B’s row is NotFoundError and B is unchanged', async (name, input) => {
+    const before = await tenantBDigest();
+    const res = await app.gql(`mutation { ${name}(input: ${await input()}) { __typename } }`);
+    expect(res.body).toEqual({ data: { [name]: { __typename: 'NotFoundError' } } });
+    expect(await tenantBDigest()).toEqual(before);
+  });
+});
