@@ -7,6 +7,8 @@ export { PrismaClient };
 export interface DatabaseOptions {
   url: string;
   poolMax: number;
+  /** Called with the text of every statement sent: tests count statements per request with it. */
+  onStatement?: (sql: string) => void;
 }
 
 /**
@@ -15,6 +17,17 @@ export interface DatabaseOptions {
  */
 export function createPrismaClient(options: DatabaseOptions): PrismaClient {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolMax });
+  const { onStatement } = options;
+  if (onStatement) {
+    pool.on('connect', (client) => {
+      const send = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as { query: unknown }).query = (...args: unknown[]) => {
+        const [first] = args;
+        onStatement(typeof first === 'string' ? first : String((first as { text?: string })?.text ?? ''));
+        return send(...args);
+      };
+    });
+  }
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   return new PrismaClient({ adapter });
 }

@@ -32,6 +32,8 @@ export interface TestApp {
     as?: { email?: string; authorization?: string | null },
   ): Promise<GraphQLResponse<T>>;
   token(email: string): Promise<string>;
+  /** Every statement the server sent as the runtime role since the last `statements.length = 0`. */
+  statements: string[];
   close(): Promise<void>;
 }
 
@@ -69,7 +71,12 @@ export async function startTestApp(options: { seed?: boolean; jwt?: TestJwtConfi
     JWT_TENANT_CLAIM: jwt.tenantClaim,
   });
   if (!config.jwt.key) throw new Error('startTestApp: jwt needs a secret, publicKey or jwksUrl');
-  const prisma = createPrismaClient({ url: db.runtimeUrl, poolMax: 5 });
+  const statements: string[] = [];
+  const prisma = createPrismaClient({
+    url: db.runtimeUrl,
+    poolMax: 5,
+    onStatement: (sql) => statements.push(sql),
+  });
   const verifyToken = await createTokenVerifier({ ...config.jwt, key: config.jwt.key });
   const { yoga } = createServer({
     config,
@@ -93,6 +100,7 @@ export async function startTestApp(options: { seed?: boolean; jwt?: TestJwtConfi
     prisma,
     fetch,
     token,
+    statements,
     async gql(query, variables, as = { email: 'admin@test-clinic.com' }) {
       const authorization =
         as.authorization !== undefined
