@@ -4,15 +4,19 @@ import { type OperationDefinitionNode, parse, print, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { graphiqlDefaultQuery } from '../../src/graphiql.js';
 import { schema } from '../../src/schema/index.js';
+import * as generatedModule from '../generated/graphql/graphql.js';
 import {
   CaseDetailDocument,
   type CaseDetailQueryVariables,
   CaseListDocument,
   type CaseListQuery,
   type CaseListQueryVariables,
+  CreateTaskDocument,
   MeDocument,
+  MyTasksDocument,
   NodeRefetchDocument,
   type NodeRefetchQueryVariables,
+  TransitionTaskStatusDocument,
   type TypedDocumentString,
 } from '../generated/graphql/graphql.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -172,10 +176,12 @@ describe('NodeRefetch', () => {
 describe('docs/examples', () => {
   const files = readdirSync(EXAMPLES_DIR).filter((name) => name.endsWith('.graphql'));
   const generated = new Map<string, string>(
-    [CaseDetailDocument, CaseListDocument, MeDocument, NodeRefetchDocument].map((document) => {
-      const text = document.toString();
-      return [operationNames(text)[0] ?? '', text];
-    }),
+    Object.entries(generatedModule)
+      .filter(([name]) => name.endsWith('Document'))
+      .map(([, document]) => {
+        const text = String(document);
+        return [operationNames(text)[0] ?? '', text];
+      }),
   );
 
   test('one operation per file, named after the file, and the generated documents are current', () => {
@@ -205,3 +211,61 @@ function operationNames(source: string): string[] {
     .definitions.filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition')
     .map((d) => d.name?.value ?? '');
 }
+
+describe('a work-queue round trip with the typed mutations', () => {
+  test('a STAFF member creates a task for themselves, starts it, completes it, and sees their queue change', async () => {
+    const staff = 'staff@test-clinic.com';
+    const target = await firstCase();
+    const before = await execute(MyTasksDocument, { first: 100 }, staff);
+    const created = await execute(
+      CreateTaskDocument,
+      {
+        input: {
+          caseId: target.id,
+          title: 'Call the payer',
+          priority: 'URGENT',
+          dueDate: new Date(Date.now() - 60_000).toISOString(),
+          assigneeId: (await execute(MeDocument, {}, staff)).me.id,
+        },
+      },
+      staff,
+    );
+    if (created.createTask.__typename !== 'CreateTaskPayload') throw new Error(created.createTask.__typename);
+    const task = created.createTask.task;
+    expect(task).toMatchObject({ title: 'Call the payer', status: 'PENDING', priority: 'URGENT' });
+
+    const queue = await execute(MyTasksDocument, { first: 100 }, staff);
+    expect(queue.myTasks.totalCount).toBe(before.myTasks.totalCount + 1);
+    const mine = queue.myTasks.edges.find((e) => e.node.id === task.id)?.node;
+    expect(mine).toMatchObject({ isOverdue: true, case: { id: target.id } });
+    // DUE_DATE_ASC: no task with a due date comes after one without
+    const dues = queue.myTasks.edges.map((e) => e.node.dueDate);
+    expect(
+      dues.findIndex((d) => d === null) === -1 ||
+        dues.slice(dues.findIndex((d) => d === null)).every((d) => d === null),
+    ).toBe(true);
+
+    const started = await execute(
+      TransitionTaskStatusDocument,
+      { input: { id: task.id, status: 'IN_PROGRESS' } },
+      staff,
+    );
+    expect(started.transitionTaskStatus.__typename).toBe('TransitionTaskStatusPayload');
+    const refused = await execute(
+      TransitionTaskStatusDocument,
+      { input: { id: task.id, status: 'CANCELLED', expectedUpdatedAt: '2000-01-01T00:00:00.000Z' } },
+      staff,
+    );
+    expect(refused.transitionTaskStatus).toMatchObject({ __typename: 'ConflictError' });
+    const done = await execute(
+      TransitionTaskStatusDocument,
+      { input: { id: task.id, status: 'COMPLETED' } },
+      staff,
+    );
+    if (done.transitionTaskStatus.__typename !== 'TransitionTaskStatusPayload')
+      throw new Error('not completed');
+    expect(done.transitionTaskStatus.task.completedAt).not.toBeNull();
+    const after = await execute(MyTasksDocument, { first: 100 }, staff);
+    expect(after.myTasks.edges.some((e) => e.node.id === task.id)).toBe(false);
+  });
+});
