@@ -11,6 +11,9 @@ import './cases/queries.js';
 import './tasks/types.js';
 import './tasks/queries.js';
 import './tasks/mutations.js';
+import './rulesets/types.js';
+import './rulesets/queries.js';
+import './rulesets/mutations.js';
 
 builder.queryType({});
 builder.mutationType({});
