@@ -14,6 +14,14 @@ import './tasks/mutations.js';
 import './rulesets/types.js';
 import './rulesets/queries.js';
 import './rulesets/mutations.js';
+import './users/queries.js';
+import './ingestions/queries.js';
+import './events/types.js';
+import './events/queries.js';
+import './audit-logs/types.js';
+import './audit-logs/queries.js';
+import './stats/types.js';
+import './stats/queries.js';
 
 builder.queryType({});
 builder.mutationType({});

@@ -45,3 +45,8 @@ export const IngestionStatus = vocabulary(
   ['pending', 'processing', 'completed', 'failed'],
   'Processing state of an ingestion',
 );
+export const AuditAction = vocabulary(
+  'AuditAction',
+  ['create', 'update', 'delete', 'view'],
+  'What an audit row records: a write, or a read of extracted clinical text (VIEW)',
+);

@@ -1,0 +1,39 @@
+import { builder } from '../../builder.js';
+import { forbidden } from '../../errors.js';
+import { AuditAction } from '../common/enums.js';
+
+type Action = 'create' | 'update' | 'delete' | 'view';
+
+export const AuditLog = builder.prismaNode('AuditLog', {
+  description: 'One row of the audit trail: who created, changed, deleted or viewed what, from where',
+  id: { field: 'id' },
+  // node(id)/nodes(ids) reach audit rows too: refused before the read for anyone but an ADMIN,
+  // as the auditLogs list is (API.md, Roles).
+  findUnique: (id, ctx) => {
+    if (ctx.viewer.role !== 'admin') {
+      throw forbidden(`a ${ctx.viewer.role.toUpperCase()} may not read audit logs`);
+    }
+    return { id, tenantId: ctx.viewer.tenantId };
+  },
+  nullable: true,
+  fields: (t) => ({
+    uuid: t.expose('id', { type: 'UUID' }),
+    action: t.field({ type: AuditAction, resolve: (row) => row.action as Action }),
+    entityType: t.exposeString('entityType', { description: 'case, case_code, task or ruleset' }),
+    entityId: t.expose('entityId', { type: 'UUID', description: "The entity's UUID" }),
+    changes: t.expose('changes', {
+      type: 'JSON',
+      nullable: true,
+      description: '{ before, after } of the fields that changed; null for a VIEW',
+    }),
+    user: t.relation('user', { nullable: true, description: 'Who acted, when known' }),
+    ipAddress: t.exposeString('ipAddress', { nullable: true }),
+    userAgent: t.exposeString('userAgent', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const AuditLogConnection = builder.connectionObject(
+  { type: AuditLog, name: 'AuditLogConnection' },
+  { name: 'AuditLogEdge' },
+);

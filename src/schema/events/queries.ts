@@ -1,0 +1,220 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import DataLoader from 'dataloader';
+import { builder } from '../../builder.js';
+import type { Context } from '../../context.js';
+import { badUserInput } from '../../errors.js';
+import { type Event as EventRow, Prisma } from '../../generated/prisma/client.js';
+import { keysetPage, pageWindow, type SortKey } from '../common/pagination.js';
+import { Event, EventConnection } from './types.js';
+
+/** Newest first; the index (tenant_id, created_at, id) serves every page. */
+const NEWEST_FIRST: SortKey[] = [
+  { field: 'createdAt', direction: 'desc' },
+  { field: 'id', direction: 'desc' },
+];
+
+builder.queryField('events', (t) =>
+  t.connection(
+    {
+      type: Event,
+      description: "The clinic's events, newest first",
+      args: {
+        entityId: t.arg({ type: 'UUID', description: 'Only events about this entity' }),
+        eventType: t.arg.string({ description: 'Only events of this type, e.g. case.status_changed' }),
+      },
+      resolve: (_root, args, ctx, info) => {
+        const where: Prisma.EventWhereInput = {
+          tenantId: ctx.viewer.tenantId,
+          ...(args.entityId ? { entityId: args.entityId } : {}),
+          ...(args.eventType != null ? { eventType: args.eventType } : {}),
+        };
+        const query = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] });
+        return keysetPage({
+          args,
+          orderName: 'CREATED_AT_DESC',
+          order: NEWEST_FIRST,
+          fetch: (page) =>
+            ctx.db.event.findMany({
+              ...query,
+              where: { AND: [where, page.where] },
+              orderBy: page.orderBy as Prisma.EventOrderByWithRelationInput[],
+              take: page.take,
+            }),
+          count: () => ctx.db.event.count({ where }),
+        }) as never;
+      },
+    },
+    EventConnection,
+  ),
+);
+
+// ---- Case.events -----------------------------------------------------------------------------
+//
+// Events point at their entity by (entity_type, entity_id), not by a foreign key, so Prisma has
+// no Case→Event relation to plan. A page of cases must not cost one query per case: every
+// Case.events field of one selection (same AST node, hence same arguments and sub-selection)
+// goes through one DataLoader, whose batch is one SQL statement ranking each case's events with
+// row_number() (a page per case, however many events a case has) plus one findMany for the
+// planned nested selection. totalCount is one grouped count for the batch, and only if selected.
+
+/** A position in a case's timeline: created_at at full (microsecond) precision, and the id. */
+interface Position {
+  ts: string;
+  id: string;
+}
+
+interface Ranked extends Position {
+  caseId: string;
+}
+
+interface PageRequest {
+  size: number;
+  backward: boolean;
+  cursor: Position | null;
+  query: Record<string, unknown>;
+}
+
+interface CaseEventLoaders {
+  /** One loader per field selection (its AST node): a case id → that case's page. */
+  pages: Map<object, DataLoader<string, { row: EventRow; position: Position }[]>>;
+  /** A case id → how many events it has. */
+  counts: DataLoader<string, number>;
+}
+
+// Keyed on the request's context, so the loaders live exactly as long as the request.
+const loadersByRequest = new WeakMap<Context, CaseEventLoaders>();
+
+function caseEventLoaders(ctx: Context): CaseEventLoaders {
+  let loaders = loadersByRequest.get(ctx);
+  if (!loaders) {
+    loaders = {
+      pages: new Map(),
+      counts: new DataLoader(async (caseIds: readonly string[]) => {
+        const groups = await ctx.db.event.groupBy({
+          by: ['entityId'],
+          where: { tenantId: ctx.viewer.tenantId, entityType: 'case', entityId: { in: [...caseIds] } },
+          _count: { _all: true },
+        });
+        const counts = new Map(groups.map((g) => [g.entityId, g._count._all]));
+        return caseIds.map((id) => counts.get(id) ?? 0);
+      }),
+    };
+    loadersByRequest.set(ctx, loaders);
+  }
+  return loaders;
+}
+
+const CURSOR_PREFIX = 'CaseEvents';
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function encodePosition(position: Position): string {
+  return Buffer.from(JSON.stringify([CURSOR_PREFIX, position.ts, position.id])).toString('base64url');
+}
+
+function decodePosition(cursor: string): Position {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    decoded = undefined;
+  }
+  if (
+    !Array.isArray(decoded) ||
+    decoded.length !== 3 ||
+    decoded[0] !== CURSOR_PREFIX ||
+    typeof decoded[1] !== 'string' ||
+    !TIMESTAMP.test(decoded[1]) ||
+    typeof decoded[2] !== 'string' ||
+    !UUID.test(decoded[2]) ||
+    Number.isNaN(Date.parse(decoded[1]))
+  ) {
+    throw badUserInput('Unknown cursor for Case.events');
+  }
+  return { ts: decoded[1], id: decoded[2] };
+}
+
+/** The page of each case's events, newest first (oldest first while paging backward). */
+async function loadCasePages(ctx: Context, caseIds: readonly string[], request: PageRequest) {
+  if (request.size === 0) return caseIds.map(() => []);
+  const direction = request.backward ? Prisma.sql`ASC` : Prisma.sql`DESC`;
+  const beyond = request.cursor
+    ? request.backward
+      ? Prisma.sql`AND (created_at, id) > (${request.cursor.ts}::timestamptz, ${request.cursor.id}::uuid)`
+      : Prisma.sql`AND (created_at, id) < (${request.cursor.ts}::timestamptz, ${request.cursor.id}::uuid)`
+    : Prisma.empty;
+  // The cursor keeps created_at's microseconds: a millisecond Date would skip rows that share it.
+  const ranked = await ctx.db.$queryRaw<Ranked[]>`
+    SELECT id::text AS id, entity_id::text AS "caseId",
+           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts
+    FROM (
+      SELECT id, entity_id, created_at,
+             row_number() OVER (PARTITION BY entity_id ORDER BY created_at ${direction}, id ${direction}) AS n
+      FROM events
+      WHERE tenant_id = ${ctx.viewer.tenantId}::uuid
+        AND entity_type = 'case'
+        AND entity_id = ANY(${[...caseIds]}::uuid[])
+        ${beyond}
+    ) AS numbered
+    WHERE n <= ${request.size + 1}
+    ORDER BY entity_id, n`;
+  const rows =
+    ranked.length === 0
+      ? []
+      : ((await ctx.db.event.findMany({
+          ...request.query,
+          where: { id: { in: ranked.map((r) => r.id) }, tenantId: ctx.viewer.tenantId },
+        })) as EventRow[]);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const byCase = new Map<string, { row: EventRow; position: Position }[]>();
+  for (const r of ranked) {
+    const row = byId.get(r.id);
+    if (!row) continue;
+    const list = byCase.get(r.caseId) ?? [];
+    list.push({ row, position: { ts: r.ts, id: r.id } });
+    byCase.set(r.caseId, list);
+  }
+  return caseIds.map((id) => byCase.get(id) ?? []);
+}
+
+builder.prismaObjectField('Case', 'events', (t) =>
+  t.connection(
+    {
+      type: Event,
+      description: 'What happened to this case, newest first',
+      resolve: async (parent, args, ctx, info) => {
+        // Arguments are checked before any read: BAD_USER_INPUT, never a clamp.
+        const { size, backward, cursor } = pageWindow(args);
+        const position = cursor ? decodePosition(cursor) : null;
+        // Planned for every case, not only the first of a batch: planning records, under this
+        // case's own response path, that its events carry the nested selection (Event.user), so
+        // those fields resolve from the loaded rows instead of loading them again.
+        const query: PageRequest['query'] = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] });
+        const loaders = caseEventLoaders(ctx);
+        const key = info.fieldNodes[0] ?? info.fieldNodes;
+        let pages = loaders.pages.get(key);
+        if (!pages) {
+          const request: PageRequest = { size, backward, cursor: position, query };
+          pages = new DataLoader((caseIds: readonly string[]) => loadCasePages(ctx, caseIds, request));
+          loaders.pages.set(key, pages);
+        }
+        const rows = await pages.load(parent.id);
+        const more = rows.length > size;
+        const page = rows.slice(0, size);
+        if (backward) page.reverse();
+        const edges = page.map(({ row, position: p }) => ({ cursor: encodePosition(p), node: row }));
+        return {
+          edges,
+          pageInfo: {
+            hasNextPage: backward ? cursor !== null : more,
+            hasPreviousPage: backward ? more : cursor !== null,
+            startCursor: edges[0]?.cursor ?? null,
+            endCursor: edges.at(-1)?.cursor ?? null,
+          },
+          totalCount: () => loaders.counts.load(parent.id),
+        } as never;
+      },
+    },
+    EventConnection,
+  ),
+);
