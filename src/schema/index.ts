@@ -8,6 +8,7 @@ import './users/types.js';
 import './ingestions/types.js';
 import './cases/types.js';
 import './cases/queries.js';
+import './cases/mutations.js';
 import './tasks/types.js';
 import './tasks/queries.js';
 import './tasks/mutations.js';
@@ -27,4 +28,4 @@ builder.queryType({});
 builder.mutationType({});
 
 /** The executable schema. Enum values keep their declared order (stats list them in it). */
-export const schema = builder.toSchema();
+export const schema = builder.toSchema({ sortSchema: false });
