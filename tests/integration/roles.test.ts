@@ -72,9 +72,8 @@ describe.each(cases)('%s as %s', (name, role) => {
     );
     if (allowed) {
       expect(res.body.errors).toBeUndefined();
-      expect(['NotFoundError', 'ValidationError']).toContain(
-        (res.body.data?.[name] as { __typename: string }).__typename,
-      );
+      const result = res.body.data?.[name] as { __typename: string } | undefined;
+      expect(['NotFoundError', 'ValidationError']).toContain(result?.__typename);
     } else {
       expect(res.body.data).toBeNull();
       expect(res.body.errors?.map((e) => [e.extensions?.code, e.path])).toEqual([['FORBIDDEN', [name]]]);
