@@ -17,17 +17,26 @@ export interface DatabaseOptions {
  */
 export function createPrismaClient(options: DatabaseOptions): PrismaClient {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolMax });
-  const { onStatement } = options;
-  if (onStatement) {
-    pool.on('connect', (client) => {
-      const send = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as { query: unknown }).query = (...args: unknown[]) => {
-        const [first] = args;
-        onStatement(typeof first === 'string' ? first : String((first as { text?: string })?.text ?? ''));
-        return send(...args);
-      };
-    });
-  }
+  pool.on('connect', (client) => queueStatements(client, options.onStatement));
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   return new PrismaClient({ adapter });
+}
+
+/**
+ * A request runs in one transaction, so resolvers that run in parallel share its connection.
+ * node-postgres queues overlapping queries itself but deprecates relying on it (an error in pg 9):
+ * send them one after another here instead.
+ */
+function queueStatements(client: pg.PoolClient, onStatement?: (sql: string) => void): void {
+  const send = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  let previous: Promise<unknown> = Promise.resolve();
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const [first] = args;
+    onStatement?.(typeof first === 'string' ? first : String((first as { text?: string })?.text ?? ''));
+    // Callback-style calls (pool internals) are not queued: they return nothing to chain on.
+    if (typeof args.at(-1) === 'function') return send(...args);
+    const result = previous.then(() => send(...args));
+    previous = result.catch(() => undefined);
+    return result;
+  };
 }

@@ -1,4 +1,5 @@
 import { mapDatabaseError } from '../db/errors.js';
+import { likeLiteral } from '../db/like.js';
 import type { TenantDb } from '../db/tenant.js';
 import { diff, type Snapshot } from '../domain/changes.js';
 import { ConflictError, NotFoundError } from '../errors.js';
@@ -108,14 +109,6 @@ export async function activeRulesetsFor(
     byKey.set(key, [...(byKey.get(key) ?? []), row]);
   }
   return byKey;
-}
-
-/**
- * A value for Prisma's `mode: 'insensitive'` `equals`, which PostgreSQL runs as `ILIKE` without
- * escaping: `_` and `%` would match any character. Escaped, the match is literal.
- */
-export function likeLiteral(value: string): string {
-  return value.replace(/[\\%_]/g, '\\$&');
 }
 
 /** The key of a (payer, procedure) pair: payer exact, procedure upper-cased. */

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { builder } from '../../builder.js';
 import type { Context } from '../../context.js';
+import { likeLiteral } from '../../db/like.js';
 import { hashMemberId } from '../../domain/member-id.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { CaseStatus, CodeType, Priority } from '../common/enums.js';
 import { globalIdOf } from '../common/ids.js';
 import type { SortKey } from '../common/pagination.js';
-import { optionalText, requiredText } from '../tasks/inputs.js';
+import { optionalText, requiredText } from '../common/validation.js';
 
 export const CaseFilter = builder.inputType('CaseFilter', {
   description: 'All given conditions must hold',
@@ -86,8 +87,8 @@ export function caseWhere(
   if (search) {
     and.push({
       OR: [
-        { payer: { contains: search, mode: 'insensitive' } },
-        { codes: { some: { code: { equals: search, mode: 'insensitive' } } } },
+        { payer: { contains: likeLiteral(search), mode: 'insensitive' } },
+        { codes: { some: { code: { equals: likeLiteral(search), mode: 'insensitive' } } } },
       ],
     });
   }

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ValidationError } from '../../errors.js';
 
 /**
@@ -16,3 +16,12 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
     result.error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })),
   );
 }
+
+/** Trimmed; whitespace-only counts as empty. */
+export const requiredText = (max: number) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+export const optionalText = z
+  .string()
+  .trim()
+  .nullish()
+  .transform((v) => (v === '' ? null : v));

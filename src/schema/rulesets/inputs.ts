@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { builder } from '../../builder.js';
+import { likeLiteral } from '../../db/like.js';
 import type { Prisma } from '../../generated/prisma/client.js';
-import { likeLiteral, toRulesJson } from '../../services/rulesets.js';
+import { toRulesJson } from '../../services/rulesets.js';
 import { globalIdOf } from '../common/ids.js';
 import type { SortKey } from '../common/pagination.js';
-import { optionalText, requiredText } from '../tasks/inputs.js';
+import { optionalText, requiredText } from '../common/validation.js';
 
 export const RulesetFilter = builder.inputType('RulesetFilter', {
   description: 'All given conditions must hold',

@@ -5,6 +5,7 @@ import { Priority, TaskStatus } from '../common/enums.js';
 import { globalIdOf } from '../common/ids.js';
 import { rowIdFromGlobalId } from '../common/node.js';
 import { type PageArgs, pageWindow, type SortKey } from '../common/pagination.js';
+import { optionalText, requiredText } from '../common/validation.js';
 
 export const TaskFilter = builder.inputType('TaskFilter', {
   description: 'All given conditions must hold',
@@ -96,15 +97,6 @@ export function taskWhere(
 }
 
 // ---- mutation inputs -------------------------------------------------------------------------
-
-/** Trimmed; whitespace-only counts as empty. */
-export const requiredText = (max: number) =>
-  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
-export const optionalText = z
-  .string()
-  .trim()
-  .nullish()
-  .transform((v) => (v === '' ? null : v));
 
 export const CreateTaskInput = builder.inputType('CreateTaskInput', {
   fields: (t) => ({
