@@ -89,8 +89,12 @@ export function taskWhere(
     and.push({ assignedTo: rowIdFromGlobalId(filter.assigneeId, 'User', 'filter.assigneeId') });
   if (filter.unassigned != null) and.push({ assignedTo: filter.unassigned ? null : { not: null } });
   if (filter.overdue != null) {
-    const overdue: Prisma.TaskWhereInput = { dueDate: { lt: now }, status: { in: OPEN } };
-    and.push(filter.overdue ? overdue : { NOT: overdue });
+    // The complement spelled out: SQL's NOT (due_date < now AND …) is NULL, not true, without a due date.
+    and.push(
+      filter.overdue
+        ? { dueDate: { lt: now }, status: { in: OPEN } }
+        : { OR: [{ dueDate: null }, { dueDate: { gte: now } }, { status: { notIn: OPEN } }] },
+    );
   }
   if (filter.dueBefore) and.push({ dueDate: { lt: filter.dueBefore } });
   return { AND: and };
