@@ -1,10 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import DataLoader from 'dataloader';
+import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AuthenticationError, type TokenClaims } from './auth/jwt.js';
+import { databaseFailure } from './db/errors.js';
 import { type TenantDb, type TenantTransactionOptions, withTenant } from './db/tenant.js';
-import { unauthenticated } from './errors.js';
+import { serviceUnavailable, timedOut, unauthenticated, unexpected } from './errors.js';
 import type { PrismaClient } from './generated/prisma/client.js';
+import type { Logger } from './logger.js';
 import type { Actor } from './services/audit.js';
 
 export type Role = 'admin' | 'clinician' | 'staff';
@@ -81,48 +84,71 @@ export function useAuthentication(verify: (authorization: string | null) => Prom
 /**
  * Runs each operation inside one transaction with the token's tenant set for RLS, loads the
  * viewer through it (a user of another tenant is invisible there, so it fails as unknown), and
- * hands resolvers that transaction as `ctx.db`.
+ * hands resolvers that transaction as `ctx.db`. Errors leave here in one of three forms: as
+ * resolvers raised them (GraphQL errors with a code: FORBIDDEN, BAD_USER_INPUT, …), as TIMEOUT or
+ * SERVICE_UNAVAILABLE (503) when the database failed, or masked with the request id, logged.
  */
 export function useTenantTransaction(
   prisma: PrismaClient,
-  options: TenantTransactionOptions & { memberIdHashKey: string },
+  options: TenantTransactionOptions & { memberIdHashKey: string; logger?: Logger },
 ): Plugin {
   return {
     onExecute({ setExecuteFn, executeFn }) {
-      setExecuteFn((args) => {
+      setExecuteFn(async (args) => {
         const base = args.contextValue as RequestContext;
-        return withTenant(
-          prisma,
-          base.claims.tenantId,
-          async (db) => {
-            const user = await db.user.findFirst({
-              where: { authId: base.claims.authId, tenantId: base.claims.tenantId },
-              select: { id: true, tenantId: true, role: true },
-            });
-            if (!user) return { errors: [unauthenticated('no user with this subject in this tenant')] };
-            const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Role };
-            const actor: Actor = {
-              userId: viewer.id,
-              tenantId: viewer.tenantId,
-              role: viewer.role,
-              ipAddress: base.clientIp,
-              userAgent: base.userAgent,
-            };
-            const contextValue: Context = {
-              ...base,
-              viewer,
-              actor,
-              db,
-              memberIdHashKey: options.memberIdHashKey,
-              loaders: createLoaders(db, base, viewer),
-            };
-            return executeFn({ ...args, contextValue });
-          },
-          options,
-        );
+        const expose = (error: unknown) => exposeError(error, base.requestId, options.logger);
+        try {
+          const result = (await withTenant(
+            prisma,
+            base.claims.tenantId,
+            async (db) => {
+              const user = await db.user.findFirst({
+                where: { authId: base.claims.authId, tenantId: base.claims.tenantId },
+                select: { id: true, tenantId: true, role: true },
+              });
+              if (!user) return { errors: [unauthenticated('no user with this subject in this tenant')] };
+              const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Role };
+              const actor: Actor = {
+                userId: viewer.id,
+                tenantId: viewer.tenantId,
+                role: viewer.role,
+                ipAddress: base.clientIp,
+                userAgent: base.userAgent,
+              };
+              const contextValue: Context = {
+                ...base,
+                viewer,
+                actor,
+                db,
+                memberIdHashKey: options.memberIdHashKey,
+                loaders: createLoaders(db, base, viewer),
+              };
+              return executeFn({ ...args, contextValue });
+            },
+            options,
+          )) as ExecutionResult;
+          return result.errors ? { ...result, errors: result.errors.map(expose) } : result;
+        } catch (error) {
+          // The transaction itself failed (BEGIN, the settings, COMMIT): nothing was committed.
+          return { errors: [expose(error)] };
+        }
       });
     },
   };
+}
+
+/** What the client sees of an error; what is not meant for it is logged with the request id. */
+function exposeError(error: unknown, requestId: string, logger?: Logger): GraphQLError {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (original instanceof GraphQLError) return error as GraphQLError; // raised on purpose, with a code
+  const path = error instanceof GraphQLError ? error.path : undefined;
+  const failure = databaseFailure(original);
+  if (failure) {
+    logger?.warn({ requestId, path, failure, err: original }, `database ${failure}`);
+    return failure === 'timeout' ? timedOut(requestId) : serviceUnavailable(requestId);
+  }
+  logger?.error({ requestId, path, err: original }, 'unexpected error');
+  return unexpected(requestId);
 }
 
 function createLoaders(db: TenantDb, request: RequestContext, viewer: Viewer): Loaders {

@@ -64,3 +64,28 @@ export function forbidden(reason: string): GraphQLError {
 export function badUserInput(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 }
+
+/** The database could not answer (down, restarting, unreachable): retry later. HTTP 503. */
+export function serviceUnavailable(requestId: string): GraphQLError {
+  return new GraphQLError('The database is unavailable; retry shortly', {
+    extensions: {
+      code: 'SERVICE_UNAVAILABLE',
+      requestId,
+      http: { status: 503, headers: { 'retry-after': '5' } },
+    },
+  });
+}
+
+/** A statement ran past DB_STATEMENT_TIMEOUT_MS and was cancelled; nothing of it was written. */
+export function timedOut(requestId: string): GraphQLError {
+  return new GraphQLError('The database took too long to answer; nothing was written', {
+    extensions: { code: 'TIMEOUT', requestId },
+  });
+}
+
+/** Anything unexpected: the client learns only the request id, the log has the rest. */
+export function unexpected(requestId: string): GraphQLError {
+  return new GraphQLError('Unexpected error', {
+    extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+  });
+}

