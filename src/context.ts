@@ -4,7 +4,7 @@ import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AuthenticationError, type TokenClaims } from './auth/jwt.js';
 import { databaseFailure } from './db/errors.js';
-import { type TenantDb, type TenantTransactionOptions, withTenant } from './db/tenant.js';
+import { type TenantDb, type TenantTransactionOptions, withRequest } from './db/tenant.js';
 import { serviceUnavailable, timedOut, unauthenticated, unexpected } from './errors.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import type { Logger } from './logger.js';
@@ -98,14 +98,10 @@ export function useTenantTransaction(
         const base = args.contextValue as RequestContext;
         const expose = (error: unknown) => exposeError(error, base.requestId, options.logger);
         try {
-          const result = (await withTenant(
+          const result = (await withRequest(
             prisma,
-            base.claims.tenantId,
-            async (db) => {
-              const user = await db.user.findFirst({
-                where: { authId: base.claims.authId, tenantId: base.claims.tenantId },
-                select: { id: true, tenantId: true, role: true },
-              });
+            base.claims,
+            async (db, user) => {
               if (!user) return { errors: [unauthenticated('no user with this subject in this tenant')] };
               const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Role };
               const actor: Actor = {

@@ -32,3 +32,32 @@ export function withTenant<T>(
     { timeout: options.timeoutMs, maxWait: options.timeoutMs },
   );
 }
+
+/** The authenticated user as `begin_request` finds them; the role is the row's, never a claim. */
+export interface RequestUser {
+  id: string;
+  tenantId: string;
+  role: string;
+}
+
+/**
+ * `withTenant` for a GraphQL request: the settings and the lookup of the token's user happen in
+ * one statement (the `begin_request` function, migration 20261122000500), so a request costs
+ * BEGIN, this, its own statements, COMMIT. `user` is null when the subject is not a user of the
+ * claimed tenant.
+ */
+export function withRequest<T>(
+  prisma: PrismaClient,
+  identity: { tenantId: string; authId: string },
+  fn: (db: TenantDb, user: RequestUser | null) => Promise<T>,
+  options: TenantTransactionOptions,
+): Promise<T> {
+  return prisma.$transaction(
+    async (db) => {
+      const [user] = await db.$queryRaw<{ id: string; tenant_id: string; role: string }[]>`
+        SELECT * FROM begin_request(${identity.tenantId}::uuid, ${identity.authId}, ${options.statementTimeoutMs}::integer)`;
+      return fn(db, user ? { id: user.id, tenantId: user.tenant_id, role: user.role } : null);
+    },
+    { timeout: options.timeoutMs, maxWait: options.timeoutMs },
+  );
+}
