@@ -19,6 +19,8 @@ const booleanFlag = z.preprocess(
 );
 const positiveInt = (fallback: number) =>
   z.preprocess(blankToUndefined, z.coerce.number().int().positive().default(fallback));
+const nonNegativeInt = (fallback: number) =>
+  z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(fallback));
 
 const envSchema = z.object({
   NODE_ENV: z.preprocess(
@@ -61,6 +63,13 @@ const envSchema = z.object({
     message: 'must be at least 32 bytes',
   }),
   GRAPHQL_INTROSPECTION: booleanFlag,
+  GRAPHIQL: booleanFlag,
+  // Abuse limits (API.md, "Abuse limits"); src/plugins/limits.ts says how each is counted.
+  MAX_QUERY_DEPTH: positiveInt(12),
+  MAX_ALIASES: nonNegativeInt(30),
+  MAX_TOKENS: positiveInt(1000),
+  MAX_QUERY_COST: positiveInt(50_000),
+  MAX_BODY_BYTES: positiveInt(1024 * 1024),
 });
 
 const KEY_SOURCES = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'] as const;
@@ -95,6 +104,14 @@ const configSchema = envSchema
     },
     memberIdHashKey: env.MEMBER_ID_HASH_KEY,
     introspection: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
+    graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
+    limits: {
+      depth: env.MAX_QUERY_DEPTH,
+      aliases: env.MAX_ALIASES,
+      tokens: env.MAX_TOKENS,
+      cost: env.MAX_QUERY_COST,
+      bodyBytes: env.MAX_BODY_BYTES,
+    },
   }));
 
 function jwtKeySource(env: z.output<typeof envSchema>): JwtKeySource | undefined {

@@ -25,17 +25,22 @@ export const REDACTED_PATHS = [
 
 export type Logger = pino.Logger;
 
-export function createLogger(config: Pick<Config, 'env' | 'logLevel'>): Logger {
-  return pino({
+/**
+ * JSON lines on stdout, pretty-printed in development. `destination` (tests) receives the JSON
+ * lines instead, in every environment.
+ */
+export function createLogger(
+  config: Pick<Config, 'env' | 'logLevel'>,
+  destination?: pino.DestinationStream,
+): Logger {
+  const options: pino.LoggerOptions = {
     level: config.logLevel,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    ...(config.env === 'development'
-      ? {
-          transport: {
-            target: 'pino-pretty',
-            options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' },
-          },
-        }
-      : {}),
+  };
+  if (destination) return pino(options, destination);
+  if (config.env !== 'development') return pino(options);
+  return pino({
+    ...options,
+    transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
   });
 }

@@ -8,6 +8,8 @@ import { pendingMigrations } from './db/migrate.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { graphiqlDefaultQuery } from './graphiql.js';
 import type { Logger } from './logger.js';
+import { useBodyLimit, useOperationLimits, useTokenLimit } from './plugins/limits.js';
+import { useRequestLog } from './plugins/request-log.js';
 import { schema } from './schema/index.js';
 
 export interface ServerDeps {
@@ -40,23 +42,34 @@ export function createServer({
     schema,
     context: createRequestContext as never,
     logging: logger.child({ component: 'yoga' }),
-    graphiql: {
-      title: 'Prior-auth API',
-      // The operations of docs/examples, and where the token goes.
-      defaultQuery: graphiqlDefaultQuery(),
-      headers: JSON.stringify(
-        { Authorization: 'Bearer <token printed by npm start, or npm run token>' },
-        null,
-        2,
-      ),
-    },
+    graphiql: config.graphiql
+      ? {
+          title: 'Prior-auth API',
+          // The operations of docs/examples, and where the token goes.
+          defaultQuery: graphiqlDefaultQuery(),
+          headers: JSON.stringify(
+            { Authorization: 'Bearer <token printed by npm start, or npm run token>' },
+            null,
+            2,
+          ),
+        }
+      : false,
     landingPage: false,
     batching: false,
+    // useBodyLimit below does this, with a message that names the limit.
+    maxRequestBodySize: false,
     plugins: [
+      // First: it times every request and wraps the execute function useTenantTransaction calls.
+      useRequestLog(logger),
       useHealthChecks(prisma),
+      useBodyLimit(config.limits.bodyBytes),
+      // Before any limit that needs the document: an unauthenticated client learns nothing from it.
       useAuthentication(verifyToken),
+      useTokenLimit(config.limits.tokens),
+      useOperationLimits(config.limits),
       useTenantTransaction(prisma, {
         memberIdHashKey,
+        logger,
         statementTimeoutMs: config.statementTimeoutMs,
         // The whole operation: a handful of statements, each bounded by the statement timeout.
         timeoutMs: config.statementTimeoutMs * 2,

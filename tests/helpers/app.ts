@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import type { DestinationStream } from 'pino';
 import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
 import { loadConfig } from '../../src/config.js';
 import { createPrismaClient } from '../../src/db/client.js';
@@ -25,6 +27,8 @@ export interface TestApp {
   /** Connected as the runtime login, like the server. */
   prisma: PrismaClient;
   fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** The same server on node:http, not listening: for tests that need a real socket. */
+  http: Server;
   /** POST /graphql as the given seeded user (or with an explicit Authorization header). */
   gql<T = Record<string, unknown>>(
     query: string,
@@ -48,18 +52,27 @@ export interface TestJwtConfig {
   tenantClaim?: string;
 }
 
+export interface TestAppOptions {
+  seed?: boolean;
+  jwt?: TestJwtConfig;
+  /** More environment variables for the server's config, e.g. `{ MAX_QUERY_DEPTH: '3' }`. */
+  env?: Record<string, string>;
+  /** Receives the server's JSON log lines, at LOG_LEVEL (default here: `trace`). */
+  logStream?: DestinationStream;
+}
+
 /**
  * The server over its own seeded database, driven in-process through yoga.fetch (no port).
  * `jwt` defaults to `{ secret: TEST_JWT_SECRET }`; `token()` and `gql()`'s default sign with it.
  */
-export async function startTestApp(options: { seed?: boolean; jwt?: TestJwtConfig } = {}): Promise<TestApp> {
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const jwt = options.jwt ?? { secret: TEST_JWT_SECRET };
   const db = await createTestDatabase();
   const owner = createPrismaClient({ url: db.ownerUrl, poolMax: 2 });
   if (options.seed !== false) await seedDatabase(owner, { memberIdHashKey: TEST_MEMBER_ID_HASH_KEY });
   const config = loadConfig({
     NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? (options.logStream ? 'trace' : 'silent'),
     DATABASE_URL: db.runtimeUrl,
     MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
     JWT_SECRET: jwt.secret,
@@ -69,6 +82,7 @@ export async function startTestApp(options: { seed?: boolean; jwt?: TestJwtConfi
     JWT_ISSUER: jwt.issuer,
     JWT_AUDIENCE: jwt.audience,
     JWT_TENANT_CLAIM: jwt.tenantClaim,
+    ...options.env,
   });
   if (!config.jwt.key) throw new Error('startTestApp: jwt needs a secret, publicKey or jwksUrl');
   const statements: string[] = [];
@@ -78,10 +92,10 @@ export async function startTestApp(options: { seed?: boolean; jwt?: TestJwtConfi
     onStatement: (sql) => statements.push(sql),
   });
   const verifyToken = await createTokenVerifier({ ...config.jwt, key: config.jwt.key });
-  const { yoga } = createServer({
+  const { yoga, http } = createServer({
     config,
     prisma,
-    logger: createLogger(config),
+    logger: createLogger(config, options.logStream),
     verifyToken,
     memberIdHashKey: TEST_MEMBER_ID_HASH_KEY,
   });
@@ -99,6 +113,7 @@ export async function startTestApp(options: { seed?: boolean; jwt?: TestJwtConfi
     owner,
     prisma,
     fetch,
+    http,
     token,
     statements,
     async gql(query, variables, as = { email: 'admin@test-clinic.com' }) {

@@ -58,6 +58,12 @@ test.each([
   [{ JWT_JWKS_URL: 'issuer.example/jwks' }, /^Invalid configuration: JWT_JWKS_URL: /],
   [{ JWT_JWKS_URL: 'ftp://issuer.example/jwks' }, /^Invalid configuration: JWT_JWKS_URL: /],
   [{ JWT_JWKS_COOLDOWN_MS: '0' }, /^Invalid configuration: JWT_JWKS_COOLDOWN_MS: /],
+  [{ GRAPHIQL: 'yes' }, /^Invalid configuration: GRAPHIQL: /],
+  [{ MAX_QUERY_DEPTH: 'deep' }, /^Invalid configuration: MAX_QUERY_DEPTH: /],
+  [{ MAX_ALIASES: '-1' }, /^Invalid configuration: MAX_ALIASES: /],
+  [{ MAX_TOKENS: '1.5' }, /^Invalid configuration: MAX_TOKENS: /],
+  [{ MAX_QUERY_COST: '0' }, /^Invalid configuration: MAX_QUERY_COST: /],
+  [{ MAX_BODY_BYTES: '1MB' }, /^Invalid configuration: MAX_BODY_BYTES: /],
   [
     { DATABASE_URL: 'postgresql://app@db/x', MEMBER_ID_HASH_KEY: 'y'.repeat(32) },
     /^Invalid configuration: JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: one is required with DATABASE_URL$/,
@@ -73,6 +79,32 @@ test.each([
   } catch (error) {
     expect((error as Error).message).not.toContain('\n');
   }
+});
+
+test("the abuse limits default to API.md's values and each can be set", () => {
+  expect(loadConfig({}).limits).toEqual({
+    depth: 12,
+    aliases: 30,
+    tokens: 1000,
+    cost: 50_000,
+    bodyBytes: 1_048_576,
+  });
+  expect(
+    loadConfig({
+      MAX_QUERY_DEPTH: '8',
+      MAX_ALIASES: '0',
+      MAX_TOKENS: '500',
+      MAX_QUERY_COST: ' ',
+      MAX_BODY_BYTES: '65536',
+    }).limits,
+  ).toEqual({ depth: 8, aliases: 0, tokens: 500, cost: 50_000, bodyBytes: 65_536 });
+});
+
+test('GraphiQL is on, except in production unless GRAPHIQL=true', () => {
+  expect(loadConfig({}).graphiql).toBe(true);
+  expect(loadConfig({ GRAPHIQL: 'false' }).graphiql).toBe(false);
+  expect(loadConfig({ NODE_ENV: 'production' }).graphiql).toBe(false);
+  expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' }).graphiql).toBe(true);
 });
 
 test('the value of a bad variable is never echoed (it may be a secret)', () => {

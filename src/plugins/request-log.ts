@@ -1,0 +1,107 @@
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Logger } from '../logger.js';
+
+/** A client's `x-request-id` is kept when it is 1-128 printable ASCII characters. */
+const REQUEST_ID = /^[\x21-\x7e][\x20-\x7e]{0,127}$/;
+
+export function requestIdFrom(header: string | null): string {
+  return header !== null && REQUEST_ID.test(header) ? header : crypto.randomUUID();
+}
+
+/** What the request line reports, gathered as the request goes through yoga. */
+interface RequestRecord {
+  requestId: string;
+  started: number;
+  operationName?: string | undefined;
+  operationType?: string | undefined;
+  /** Yoga's context: the token's claims. */
+  context?: LoggedContext;
+  /** The resolvers' context, built by useTenantTransaction: the viewer. See `onExecute`. */
+  execution?: LoggedContext;
+}
+
+interface LoggedContext {
+  claims?: { tenantId?: string };
+  viewer?: { id?: string; tenantId?: string };
+  /** Set by the database layer, when it counts statements. */
+  statementCount?: number;
+}
+
+/**
+ * One log line per request, after the response is ready: request id, tenant, user id, operation
+ * name and type, duration, HTTP status and, when the context has it, the SQL statement count. The
+ * line never holds the document or the variables, so no token, member id or extracted data can
+ * reach it. Every response carries `x-request-id`.
+ *
+ * Must come before `useTenantTransaction` in the plugin list: its `onExecute` then wraps the
+ * execute function that plugin calls with the resolvers' context (see there).
+ */
+export function useRequestLog(logger: Logger): Plugin {
+  const records = new WeakMap<Request, RequestRecord>();
+  const recordOf = (request: Request): RequestRecord => {
+    let record = records.get(request);
+    if (!record) {
+      record = { requestId: requestIdFrom(request.headers.get('x-request-id')), started: performance.now() };
+      records.set(request, record);
+    }
+    return record;
+  };
+  return {
+    instrumentation: {
+      // Wraps every plugin hook, yoga's own included (GraphiQL, CORS), so every request is timed.
+      request({ request }, wrapped) {
+        const { requestId } = recordOf(request);
+        // src/context.ts takes the request id from this header: one id, validated, everywhere.
+        request.headers.set('x-request-id', requestId);
+        return wrapped();
+      },
+    },
+    onParse({ context }) {
+      const yogaContext = context as {
+        request?: Request;
+        params?: { operationName?: string };
+      } & LoggedContext;
+      return ({ result }) => {
+        if (!yogaContext.request) return;
+        const record = recordOf(yogaContext.request);
+        record.context ??= yogaContext;
+        const operation =
+          result && 'kind' in result ? getOperationAST(result, yogaContext.params?.operationName) : null;
+        // A name the document does not hold is the client's free text: cap what the log keeps.
+        record.operationName = operation?.name?.value ?? yogaContext.params?.operationName?.slice(0, 128);
+        record.operationType = operation?.operation;
+      };
+    },
+    onExecute({ executeFn, setExecuteFn }) {
+      // useTenantTransaction calls this with the context it builds (viewer, statement count).
+      setExecuteFn((args) => {
+        const context = args.contextValue as { request?: Request } & LoggedContext;
+        if (context.request) recordOf(context.request).execution = context;
+        return executeFn(args);
+      });
+    },
+    onResponse({ request, response }) {
+      const record = recordOf(request);
+      response.headers.set('x-request-id', record.requestId);
+      const { context, execution } = record;
+      const url = new URL(request.url);
+      const line = {
+        requestId: record.requestId,
+        method: request.method,
+        path: url.pathname,
+        status: response.status,
+        durationMs: Math.round((performance.now() - record.started) * 10) / 10,
+        tenantId: execution?.viewer?.tenantId ?? context?.claims?.tenantId,
+        userId: execution?.viewer?.id,
+        operationName: record.operationName,
+        operationType: record.operationType,
+        statementCount: execution?.statementCount ?? context?.statementCount,
+      };
+      // Probes hit these every few seconds; their successes would drown the rest.
+      const probe = (url.pathname === '/healthz' || url.pathname === '/readyz') && response.status === 200;
+      const level = response.status >= 500 ? 'error' : probe ? 'debug' : 'info';
+      logger[level](line, 'request');
+    },
+  };
+}
