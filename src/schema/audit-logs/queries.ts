@@ -1,15 +1,8 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../builder.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { AuditAction } from '../common/enums.js';
-import { keysetPage, type SortKey } from '../common/pagination.js';
+import { NEWEST_FIRST, rootList } from '../common/pagination.js';
 import { AuditLog, AuditLogConnection } from './types.js';
-
-/** Newest first; the index (tenant_id, created_at, id) serves every page. */
-const NEWEST_FIRST: SortKey[] = [
-  { field: 'createdAt', direction: 'desc' },
-  { field: 'id', direction: 'desc' },
-];
 
 builder.queryField('auditLogs', (t) =>
   t.connection(
@@ -28,19 +21,14 @@ builder.queryField('auditLogs', (t) =>
           ...(args.entityId ? { entityId: args.entityId } : {}),
           ...(args.action ? { action: args.action } : {}),
         };
-        const query = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] });
-        return keysetPage({
+        return rootList({
+          context: ctx,
+          info,
           args,
+          delegate: ctx.db.auditLog,
+          where: where,
           orderName: 'CREATED_AT_DESC',
           order: NEWEST_FIRST,
-          fetch: (page) =>
-            ctx.db.auditLog.findMany({
-              ...query,
-              where: { AND: [where, page.where] },
-              orderBy: page.orderBy as Prisma.AuditLogOrderByWithRelationInput[],
-              take: page.take,
-            }),
-          count: () => ctx.db.auditLog.count({ where }),
         }) as never;
       },
     },

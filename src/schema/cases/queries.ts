@@ -1,8 +1,6 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../builder.js';
-import type { Prisma } from '../../generated/prisma/client.js';
 import { rowIdFromGlobalId } from '../common/node.js';
-import { keysetPage } from '../common/pagination.js';
+import { rootList } from '../common/pagination.js';
 import { CASE_ORDERS, CaseFilter, CaseOrderBy, caseWhere } from './inputs.js';
 import { Case, CaseConnection } from './types.js';
 
@@ -26,19 +24,14 @@ builder.queryFields((t) => ({
       resolve: (_root, args, ctx, info) => {
         const where = caseWhere(ctx, args.filter);
         const orderName = args.orderBy ?? 'CREATED_AT_DESC';
-        const query = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] });
-        return keysetPage({
+        return rootList({
+          context: ctx,
+          info,
           args,
-          orderName,
+          delegate: ctx.db.case,
+          where: where,
+          orderName: orderName,
           order: CASE_ORDERS[orderName],
-          fetch: (page) =>
-            ctx.db.case.findMany({
-              ...query,
-              where: { AND: [where, page.where] },
-              orderBy: page.orderBy as Prisma.CaseOrderByWithRelationInput[],
-              take: page.take,
-            }),
-          count: () => ctx.db.case.count({ where }),
         }) as never;
       },
     },

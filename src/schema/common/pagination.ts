@@ -1,3 +1,5 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../../builder.js';
 import { badUserInput } from '../../errors.js';
 
@@ -154,5 +156,48 @@ function decodeCursor(cursor: string, orderName: string, order: SortKey[]): unkn
     if (value !== null && typeof value !== 'string' && typeof value !== 'number')
       throw badUserInput('Unknown cursor');
     return value;
+  });
+}
+
+/** Newest first, the default order of every root list; the index (tenant_id, created_at, id) serves it. */
+export const NEWEST_FIRST: SortKey[] = [
+  { field: 'createdAt', direction: 'desc' },
+  { field: 'id', direction: 'desc' },
+];
+
+/** The two calls of a Prisma model delegate a root list needs (method syntax: any model fits). */
+interface ListDelegate<T> {
+  findMany(args: { where: Where; orderBy: Record<string, unknown>[]; take: number }): Promise<T[]>;
+  count(args: { where: Where }): Promise<number>;
+}
+
+/**
+ * A root list: the rows of `delegate` matching `where` (which names the viewer's tenant), in
+ * `order`, keyset-paginated, with the nested selection of the client's query planned into the
+ * same Prisma query, and a count that runs only when `totalCount` is selected.
+ */
+export function rootList<T extends Row>(options: {
+  context: object;
+  info: GraphQLResolveInfo;
+  args: PageArgs;
+  delegate: ListDelegate<T>;
+  where: Where;
+  orderName: string;
+  order: SortKey[];
+}): Promise<KeysetPage<T>> {
+  const query = queryFromInfo({ context: options.context, info: options.info, path: ['edges', 'node'] });
+  const { delegate, where } = options;
+  return keysetPage({
+    args: options.args,
+    orderName: options.orderName,
+    order: options.order,
+    fetch: (page) =>
+      delegate.findMany({
+        ...query,
+        where: { AND: [where, page.where] },
+        orderBy: page.orderBy,
+        take: page.take,
+      }),
+    count: () => delegate.count({ where }),
   });
 }

@@ -4,14 +4,8 @@ import { builder } from '../../builder.js';
 import type { Context } from '../../context.js';
 import { badUserInput } from '../../errors.js';
 import { type Event as EventRow, Prisma } from '../../generated/prisma/client.js';
-import { keysetPage, pageWindow, type SortKey } from '../common/pagination.js';
+import { NEWEST_FIRST, pageWindow, rootList } from '../common/pagination.js';
 import { Event, EventConnection } from './types.js';
-
-/** Newest first; the index (tenant_id, created_at, id) serves every page. */
-const NEWEST_FIRST: SortKey[] = [
-  { field: 'createdAt', direction: 'desc' },
-  { field: 'id', direction: 'desc' },
-];
 
 builder.queryField('events', (t) =>
   t.connection(
@@ -28,19 +22,14 @@ builder.queryField('events', (t) =>
           ...(args.entityId ? { entityId: args.entityId } : {}),
           ...(args.eventType != null ? { eventType: args.eventType } : {}),
         };
-        const query = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] });
-        return keysetPage({
+        return rootList({
+          context: ctx,
+          info,
           args,
+          delegate: ctx.db.event,
+          where: where,
           orderName: 'CREATED_AT_DESC',
           order: NEWEST_FIRST,
-          fetch: (page) =>
-            ctx.db.event.findMany({
-              ...query,
-              where: { AND: [where, page.where] },
-              orderBy: page.orderBy as Prisma.EventOrderByWithRelationInput[],
-              take: page.take,
-            }),
-          count: () => ctx.db.event.count({ where }),
         }) as never;
       },
     },

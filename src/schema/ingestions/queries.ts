@@ -1,15 +1,8 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../builder.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { IngestionStatus } from '../common/enums.js';
-import { keysetPage, type SortKey } from '../common/pagination.js';
+import { NEWEST_FIRST, rootList } from '../common/pagination.js';
 import { Ingestion, IngestionConnection } from './types.js';
-
-/** Newest first; the index (tenant_id, created_at, id) serves every page. */
-const NEWEST_FIRST: SortKey[] = [
-  { field: 'createdAt', direction: 'desc' },
-  { field: 'id', direction: 'desc' },
-];
 
 builder.queryField('ingestions', (t) =>
   t.connection(
@@ -22,19 +15,14 @@ builder.queryField('ingestions', (t) =>
           tenantId: ctx.viewer.tenantId,
           ...(args.status ? { status: args.status } : {}),
         };
-        const query = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] });
-        return keysetPage({
+        return rootList({
+          context: ctx,
+          info,
           args,
+          delegate: ctx.db.ingestion,
+          where: where,
           orderName: 'CREATED_AT_DESC',
           order: NEWEST_FIRST,
-          fetch: (page) =>
-            ctx.db.ingestion.findMany({
-              ...query,
-              where: { AND: [where, page.where] },
-              orderBy: page.orderBy as Prisma.IngestionOrderByWithRelationInput[],
-              take: page.take,
-            }),
-          count: () => ctx.db.ingestion.count({ where }),
         }) as never;
       },
     },

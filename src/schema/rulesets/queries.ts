@@ -1,8 +1,7 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../builder.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { rowIdFromGlobalId } from '../common/node.js';
-import { keysetPage } from '../common/pagination.js';
+import { rootList } from '../common/pagination.js';
 import { RULESET_ORDER, RulesetFilter, rulesetWhere } from './inputs.js';
 import { RulesetConnection } from './types.js';
 
@@ -31,19 +30,14 @@ builder.queryFields((t) => ({
       const where: Prisma.RulesetWhereInput = {
         AND: [{ tenantId: ctx.viewer.tenantId }, rulesetWhere(args.filter)],
       };
-      const query = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] });
-      return keysetPage({
+      return rootList({
+        context: ctx,
+        info,
         args,
+        delegate: ctx.db.ruleset,
+        where: where,
         orderName: 'CREATED_AT_DESC',
         order: RULESET_ORDER,
-        fetch: (page) =>
-          ctx.db.ruleset.findMany({
-            ...query,
-            where: { AND: [where, page.where] },
-            orderBy: page.orderBy as Prisma.RulesetOrderByWithRelationInput[],
-            take: page.take,
-          }),
-        count: () => ctx.db.ruleset.count({ where }),
       }) as never;
     },
   }),

@@ -1,9 +1,9 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../builder.js';
 import type { Context } from '../../context.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { rowIdFromGlobalId } from '../common/node.js';
-import { keysetPage, type PageArgs } from '../common/pagination.js';
+import { type PageArgs, rootList } from '../common/pagination.js';
 import {
   TASK_ORDERS,
   TaskFilter,
@@ -25,19 +25,14 @@ function taskList(
     AND: [{ tenantId: ctx.viewer.tenantId }, scope, taskWhere(args.filter)],
   };
   const orderName = args.orderBy ?? 'CREATED_AT_DESC';
-  const query = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] });
-  return keysetPage({
+  return rootList({
+    context: ctx,
+    info,
     args,
-    orderName,
+    delegate: ctx.db.task,
+    where: where,
+    orderName: orderName,
     order: TASK_ORDERS[orderName],
-    fetch: (page) =>
-      ctx.db.task.findMany({
-        ...query,
-        where: { AND: [where, page.where] },
-        orderBy: page.orderBy as Prisma.TaskOrderByWithRelationInput[],
-        take: page.take,
-      }),
-    count: () => ctx.db.task.count({ where }),
   });
 }
 
