@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AuthenticationError, type TokenClaims } from './auth/jwt.js';
+import { statementCounter } from './db/client.js';
 import { databaseFailure } from './db/errors.js';
 import { type TenantDb, type TenantTransactionOptions, withRequest } from './db/tenant.js';
 import { serviceUnavailable, timedOut, unauthenticated, unexpected } from './errors.js';
@@ -36,6 +37,8 @@ export interface Context extends RequestContext {
   db: TenantDb;
   /** MEMBER_ID_HASH_KEY: raw member ids are hashed with it (src/domain/member-id.ts). */
   memberIdHashKey: string;
+  /** SQL statements this request has sent so far, its transaction included (for the request log). */
+  readonly statementCount: number;
   loaders: Loaders;
 }
 
@@ -97,31 +100,37 @@ export function useTenantTransaction(
       setExecuteFn(async (args) => {
         const base = args.contextValue as RequestContext;
         const expose = (error: unknown) => exposeError(error, base.requestId, options.logger);
+        const counter = { count: 0 };
         try {
-          const result = (await withRequest(
-            prisma,
-            base.claims,
-            async (db, user) => {
-              if (!user) return { errors: [unauthenticated('no user with this subject in this tenant')] };
-              const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Role };
-              const actor: Actor = {
-                userId: viewer.id,
-                tenantId: viewer.tenantId,
-                role: viewer.role,
-                ipAddress: base.clientIp,
-                userAgent: base.userAgent,
-              };
-              const contextValue: Context = {
-                ...base,
-                viewer,
-                actor,
-                db,
-                memberIdHashKey: options.memberIdHashKey,
-                loaders: createLoaders(db, base, viewer),
-              };
-              return executeFn({ ...args, contextValue });
-            },
-            options,
+          const result = (await statementCounter.run(counter, () =>
+            withRequest(
+              prisma,
+              base.claims,
+              async (db, user) => {
+                if (!user) return { errors: [unauthenticated('no user with this subject in this tenant')] };
+                const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Role };
+                const actor: Actor = {
+                  userId: viewer.id,
+                  tenantId: viewer.tenantId,
+                  role: viewer.role,
+                  ipAddress: base.clientIp,
+                  userAgent: base.userAgent,
+                };
+                const contextValue: Context = {
+                  ...base,
+                  viewer,
+                  actor,
+                  db,
+                  memberIdHashKey: options.memberIdHashKey,
+                  loaders: createLoaders(db, base, viewer),
+                  get statementCount() {
+                    return counter.count;
+                  },
+                };
+                return executeFn({ ...args, contextValue });
+              },
+              options,
+            ),
           )) as ExecutionResult;
           return result.errors ? { ...result, errors: result.errors.map(expose) } : result;
         } catch (error) {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
@@ -14,6 +15,12 @@ export interface DatabaseOptions {
 }
 
 const CONNECT_TIMEOUT_MS = 2_000;
+
+/**
+ * Counts the statements sent on behalf of whatever runs inside `statementCounter.run(counter, …)`:
+ * a request's count for its log line.
+ */
+export const statementCounter = new AsyncLocalStorage<{ count: number }>();
 
 /**
  * One pool per process. No connection-time settings (a pooler such as PgBouncer refuses them):
@@ -45,6 +52,8 @@ function queueStatements(client: pg.PoolClient, onStatement?: (sql: string) => v
   (client as { query: unknown }).query = (...args: unknown[]) => {
     const [first] = args;
     onStatement?.(typeof first === 'string' ? first : String((first as { text?: string })?.text ?? ''));
+    const counter = statementCounter.getStore();
+    if (counter) counter.count++;
     // Callback-style calls (pool internals) are not queued: they return nothing to chain on.
     if (typeof args.at(-1) === 'function') return send(...args);
     const result = previous.then(() => send(...args));

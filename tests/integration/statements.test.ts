@@ -80,3 +80,20 @@ test('M1 create a task: a fixed number of statements', async () => {
   console.info(`M1: ${first} statements: ${app.statements.map((s) => s.split(/\s/)[0]).join(' ')}`);
   expect(second).toBe(first);
 });
+
+test('the request log line counts the same statements', async () => {
+  const lines: Record<string, unknown>[] = [];
+  const logged = await startTestApp({
+    logStream: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  try {
+    logged.statements.length = 0;
+    const res = await logged.gql(Q1(5, ''));
+    expect(res.status).toBe(200);
+    const requestLine = lines.find((l) => l.msg === 'request');
+    expect(logged.statements.length).toBeGreaterThan(0);
+    expect(requestLine?.statementCount).toBe(logged.statements.length);
+  } finally {
+    await logged.close();
+  }
+});
