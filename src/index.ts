@@ -14,8 +14,6 @@ import { seedDatabase, seedEmail, seedIdentity } from './db/seed.js';
 import { createLogger, type Logger } from './logger.js';
 import { createServer } from './server.js';
 
-const SHUTDOWN_GRACE_MS = 10_000;
-
 interface Database {
   runtimeUrl: string;
   jwtKey: JwtKeySource;
@@ -111,7 +109,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: finishing in-flight requests');
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'stopping: finishing in-flight requests');
     const drained = new Promise((resolve) => http.close(resolve));
     // Keep-alive clients would go on sending on their open connections: answer what is asked,
     // with `Connection: close`, and close every connection as soon as it is idle.
@@ -121,7 +119,7 @@ async function main(): Promise<void> {
     const deadline = setTimeout(() => {
       logger.warn('grace period over: closing the connections still open');
       http.closeAllConnections();
-    }, SHUTDOWN_GRACE_MS);
+    }, config.shutdownGraceMs);
     await drained;
     clearInterval(sweep);
     clearTimeout(deadline);
