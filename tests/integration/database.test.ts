@@ -84,7 +84,10 @@ function expectedDefault(field: DmmfField): string | null {
 }
 
 /** Indexes Prisma's schema language cannot declare; schema.prisma names them in a comment. */
-const SQL_ONLY_INDEXES = ['rulesets_one_active_per_payer_procedure'];
+const SQL_ONLY_INDEXES = [
+  'rulesets_one_active_per_payer_procedure',
+  'tasks_open_tenant_id_assigned_to_due_date_id_idx',
+];
 
 const ON_DELETE: Record<string, string> = {
   c: 'Cascade',

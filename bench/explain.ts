@@ -1,0 +1,110 @@
+import pg from 'pg';
+import type { SentStatement } from './inprocess.js';
+
+export interface ExplainedStatement {
+  sql: string;
+  /** EXPLAIN (ANALYZE, BUFFERS) text. */
+  plan: string;
+  /** Median execution time over the repeats (EXPLAIN ANALYZE without per-node timing), ms. */
+  executionMs: number;
+  /** Index names the plan uses. */
+  indexes: string[];
+  /** Seq scans reading more than 1,000 rows, and sorts of more than 1,000 input rows. */
+  problems: string[];
+}
+
+/** Statements of the RLS transaction itself: not data statements. */
+const WRAPPER = /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SELECT set_config)/i;
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  Plans?: PlanNode[];
+}
+
+function walk(node: PlanNode, visit: (node: PlanNode) => void): void {
+  visit(node);
+  for (const child of node.Plans ?? []) walk(child, visit);
+}
+
+const rowsOf = (node: PlanNode) =>
+  ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1);
+
+function findings(root: PlanNode): { indexes: string[]; problems: string[] } {
+  const indexes = new Set<string>();
+  const problems: string[] = [];
+  walk(root, (node) => {
+    if (node['Index Name']) indexes.add(node['Index Name']);
+    if (node['Node Type'] === 'Seq Scan' && rowsOf(node) > 1000) {
+      problems.push(`Seq Scan on ${node['Relation Name']} reading ${rowsOf(node)} rows`);
+    }
+    if (node['Node Type'].includes('Sort')) {
+      const input = (node.Plans ?? []).reduce((sum, child) => sum + rowsOf(child), 0);
+      if (input > 1000) problems.push(`${node['Node Type']} of ${input} input rows`);
+    }
+  });
+  return { indexes: [...indexes].sort(), problems };
+}
+
+/**
+ * EXPLAIN ANALYZE of every data statement a request sent, as the runtime role with the request's
+ * tenant set (so RLS is in the plan), each in a transaction that is rolled back (M1 writes nothing).
+ */
+export async function explainStatements(
+  runtimeUrl: string,
+  tenantId: string,
+  statements: SentStatement[],
+  repeats = 15,
+): Promise<ExplainedStatement[]> {
+  const client = new pg.Client({ connectionString: runtimeUrl });
+  await client.connect();
+  const inTenant = async <T>(fn: () => Promise<T>): Promise<T> => {
+    await client.query('BEGIN');
+    try {
+      await client.query("SELECT set_config('app.tenant_id', $1, true)", [tenantId]);
+      return await fn();
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  };
+  try {
+    const out: ExplainedStatement[] = [];
+    for (const statement of statements) {
+      if (WRAPPER.test(statement.text.trim())) continue;
+      const plan = await inTenant(async () => {
+        const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`,
+          statement.values,
+        );
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      });
+      const times: number[] = [];
+      let root: PlanNode | undefined;
+      for (let i = 0; i < repeats; i++) {
+        const json = await inTenant(async () => {
+          const { rows } = await client.query<{
+            'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number }];
+          }>(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${statement.text}`, statement.values);
+          return rows[0]?.['QUERY PLAN'][0];
+        });
+        if (!json) continue;
+        times.push(json['Execution Time']);
+        root = json.Plan;
+      }
+      times.sort((a, b) => a - b);
+      out.push({
+        sql: statement.text,
+        plan,
+        executionMs: times[Math.floor(times.length / 2)] ?? Number.NaN,
+        ...(root ? findings(root) : { indexes: [], problems: ['no plan'] }),
+      });
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
+}

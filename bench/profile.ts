@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+
+/** The parts of a V8 .cpuprofile (node --cpu-prof) this reads. */
+interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface ProfileEntry {
+  name: string;
+  selfMs: number;
+  share: number;
+}
+
+export interface ProfileSummary {
+  totalMs: number;
+  /** Sampled time not idle: where the server's CPU went. */
+  busyMs: number;
+  byFunction: ProfileEntry[];
+  byPackage: ProfileEntry[];
+  /** Inclusive time of the frames that mark a request's phases (a frame counted once per sample). */
+  byPhase: ProfileEntry[];
+}
+
+/** node_modules/<package> (scoped too), node: internals, wasm, or our own dist/src. */
+function packageOf(url: string): string {
+  if (url === '') return '(native / V8)';
+  if (url.startsWith('node:')) return 'node: (core)';
+  if (url.startsWith('wasm://')) return 'wasm (Prisma query compiler)';
+  const match = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/g);
+  const last = match?.at(-1);
+  if (last) return last.replace('node_modules/', '');
+  if (/\/(dist|src)\//.test(url)) return 'our server (dist/)';
+  return url;
+}
+
+function shortUrl(url: string): string {
+  const match = url.match(/node_modules\/(.*)$/);
+  if (match?.[1]) return match[1];
+  return url.replace(/^file:\/\/.*\/(dist|src)\//, '$1/');
+}
+
+const PHASES: [string, RegExp][] = [
+  ['GraphQL parse', /^parse(Document)?$|^Parser\./],
+  ['GraphQL validate', /^validate$/],
+  ['GraphQL execute (resolvers, Pothos)', /^execute(Operation|Fields)?$/],
+  ['Prisma client (request, compile, serialize)', /^_request$|^_executeRequest$|^request$/],
+  ['JSON.stringify (response)', /^stringify$/],
+  ['JSON.parse', /^parse$/],
+  ['garbage collection', /^\(garbage collector\)$/],
+];
+
+const top = (map: Map<string, number>, total: number, n: number): ProfileEntry[] =>
+  [...map]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([name, selfMs]) => ({ name, selfMs, share: total > 0 ? selfMs / total : 0 }));
+
+/** Self time per function and per package, from the samples' time deltas. */
+export function summarizeProfile(file: string, n = 25): ProfileSummary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const byFunction = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  const byPhase = new Map<string, number>();
+  let totalMs = 0;
+  let idleMs = 0;
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id);
+    if (!node) continue;
+    const ms = us / 1000;
+    totalMs += ms;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)' || functionName === '(program)') {
+      idleMs += functionName === '(idle)' ? ms : 0;
+      if (functionName === '(idle)') continue;
+    }
+    const name = `${functionName || '(anonymous)'} ${url ? `${shortUrl(url)}:${lineNumber + 1}` : ''}`.trim();
+    byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
+    const pkg = functionName === '(garbage collector)' ? '(garbage collector)' : packageOf(url);
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + ms);
+    // Inclusive phase time: walk up the stack, count each phase once for this sample's node.
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const frame = byId.get(cur)?.callFrame;
+      if (!frame) break;
+      for (const [phase, pattern] of PHASES) {
+        if (!seen.has(phase) && pattern.test(frame.functionName)) {
+          if (phase.startsWith('GraphQL') && !frame.url.includes('/graphql/')) continue;
+          if (phase.startsWith('Prisma') && !frame.url.includes('@prisma/client')) continue;
+          if (phase.startsWith('JSON') && frame.url !== '') continue;
+          seen.add(phase);
+          byPhase.set(phase, (byPhase.get(phase) ?? 0) + ms);
+        }
+      }
+    }
+  }
+  const busyMs = totalMs - idleMs;
+  return {
+    totalMs,
+    busyMs,
+    byFunction: top(byFunction, busyMs, n),
+    byPackage: top(byPackage, busyMs, n),
+    byPhase: top(byPhase, busyMs, PHASES.length),
+  };
+}
