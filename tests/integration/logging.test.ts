@@ -103,6 +103,7 @@ test('no token, raw member id or extracted data reaches the log, whatever the re
     userId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     operationName: 'CreateCase',
     operationType: 'mutation',
+    statementCount: expect.any(Number),
   });
   expect(requestLines().map((line) => [line.operationName, line.operationType, line.status])).toEqual([
     ['CreateCase', 'mutation', 200],
