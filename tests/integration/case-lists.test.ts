@@ -158,6 +158,12 @@ describe('pagination', () => {
     const forward = await walk('forward');
     expect(forward.filter((id) => before.includes(id))).toEqual(before);
     expect(new Set(forward).size).toBe(forward.length);
+    // Backward from the oldest: the walk heads towards the newest, so the cases inserted meanwhile
+    // show up in it too; the ones there before come exactly once, in reverse order.
+    const existing = await sqlIds('true');
+    const backward = await walk('backward');
+    expect(backward.filter((id) => existing.includes(id))).toEqual([...existing].reverse());
+    expect(new Set(backward).size).toBe(backward.length);
   });
 
   test('a cursor stays valid after its own row is deleted', async () => {

@@ -1,0 +1,66 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { stableUuid } from '../../src/db/seed.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { query } from '../helpers/db.js';
+
+// The errors nobody asked for: a statement that runs past the timeout, and a failure the API does
+// not know. The client gets a clear code and a request id, never internals; the log has the rest.
+
+const lines: Record<string, unknown>[] = [];
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp({
+    env: { DB_STATEMENT_TIMEOUT_MS: '300' },
+    logStream: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+});
+afterAll(() => app?.close());
+
+test('a statement past DB_STATEMENT_TIMEOUT_MS is a TIMEOUT error, with the request id', async () => {
+  // Another session holds the cases table: the API's read waits, then is cancelled.
+  const blocker = new pg.Client({ connectionString: app.db.ownerUrl });
+  await blocker.connect();
+  try {
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE cases IN ACCESS EXCLUSIVE MODE');
+    const res = await app.gql('{ cases(first: 1) { edges { node { id } } } }');
+    expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['TIMEOUT']);
+    expect(res.body.errors?.[0]?.message).toBe('The database took too long to answer; nothing was written');
+    expect(res.body.errors?.[0]?.extensions?.requestId).toEqual(expect.any(String));
+  } finally {
+    await blocker.query('ROLLBACK');
+    await blocker.end();
+  }
+  expect((await app.gql('{ cases(first: 1) { edges { node { id } } } }')).status).toBe(200);
+});
+
+test('an unexpected failure is masked: "Unexpected error" and a request id; the log has the stack under that id', async () => {
+  // A rule of the database the API does not know about: its violation is unexpected to the API.
+  await query(app.db.ownerUrl, "ALTER TABLE tasks ADD CONSTRAINT test_only_no_boom CHECK (title <> 'boom')");
+  const [row] = await query<{ id: string }>(
+    app.db.ownerUrl,
+    'SELECT id FROM cases WHERE tenant_id = $1 LIMIT 1',
+    [stableUuid('tenant', 'test-clinic')],
+  );
+  const res = await app.gql(
+    `mutation ($input: CreateTaskInput!) { createTask(input: $input) { __typename } }`,
+    { input: { caseId: encodeGlobalID('Case', row?.id as string), title: 'boom' } },
+    { email: 'admin@test-clinic.com' },
+  );
+  const error = res.body.errors?.[0];
+  expect(res.body.errors).toHaveLength(1);
+  expect(error?.message).toBe('Unexpected error');
+  expect(error?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId: expect.any(String) });
+  expect(JSON.stringify(res.body)).not.toMatch(/test_only_no_boom|constraint|prisma/i);
+  const logged = lines.find(
+    (l) => l.msg === 'unexpected error' && l.requestId === error?.extensions?.requestId,
+  );
+  expect(JSON.stringify(logged?.err)).toMatch(/test_only_no_boom/);
+  expect((logged?.err as { stack?: string })?.stack).toEqual(expect.any(String));
+  // Nothing of the failed mutation was written.
+  expect(await query(app.db.ownerUrl, "SELECT count(*)::int AS n FROM tasks WHERE title = 'boom'")).toEqual([
+    { n: 0 },
+  ]);
+});
