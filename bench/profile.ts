@@ -45,14 +45,38 @@ function shortUrl(url: string): string {
   return url.replace(/^file:\/\/.*\/(dist|src)\//, '$1/');
 }
 
-const PHASES: [string, RegExp][] = [
-  ['GraphQL parse', /^parse(Document)?$|^Parser\./],
-  ['GraphQL validate', /^validate$/],
-  ['GraphQL execute (resolvers, Pothos)', /^execute(Operation|Fields)?$/],
-  ['Prisma client (request, compile, serialize)', /^_request$|^_executeRequest$|^request$/],
-  ['JSON.stringify (response)', /^stringify$/],
-  ['JSON.parse', /^parse$/],
-  ['garbage collection', /^\(garbage collector\)$/],
+/**
+ * Parts of a request, by the frames they run in: a sample counts for a part when such a frame is on
+ * its stack. After an `await` the stack starts again at the microtask queue, so these are lower
+ * bounds, and GraphQL execution (almost all continuations) is not among them.
+ */
+const PHASES: { name: string; url: RegExp; fn: RegExp }[] = [
+  {
+    name: 'Prisma client: query planning, the transaction, result mapping',
+    url: /@prisma\/client\//,
+    fn: /./,
+  },
+  {
+    name: 'Prisma result mapping (rows to objects)',
+    url: /@prisma\/client\//,
+    fn: /^(mapQueryEngineResult|unpack)$/,
+  },
+  {
+    name: 'Pothos selection mapping (queryFromInfo, loader mapping)',
+    url: /@pothos\/(selection-mapper|plugin-prisma)\//,
+    fn: /./,
+  },
+  { name: 'pg: sending statements (socket writes)', url: /pg\/lib\/query\.js/, fn: /^submit$/ },
+  { name: 'pg: reading results (pg-protocol)', url: /pg-protocol\//, fn: /./ },
+  { name: 'JWT verification (jose, WebCrypto HMAC)', url: /jose\//, fn: /./ },
+  { name: 'GraphQL parse and validate', url: /\/graphql\/(language|validation)\//, fn: /./ },
+  {
+    name: 'response JSON.stringify (yoga)',
+    url: /graphql-yoga\//,
+    fn: /^jsonStringifyResultWithoutInternals$/,
+  },
+  { name: 'node:http request and response', url: /^node:_http_/, fn: /./ },
+  { name: 'garbage collection', url: /^$/, fn: /^\(garbage collector\)$/ },
 ];
 
 const top = (map: Map<string, number>, total: number, n: number): ProfileEntry[] =>
@@ -90,18 +114,15 @@ export function summarizeProfile(file: string, n = 25): ProfileSummary {
     byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
     const pkg = functionName === '(garbage collector)' ? '(garbage collector)' : packageOf(url);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + ms);
-    // Inclusive phase time: walk up the stack, count each phase once for this sample's node.
+    // Inclusive part time: walk up the stack, count each part once for this sample.
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const frame = byId.get(cur)?.callFrame;
       if (!frame) break;
-      for (const [phase, pattern] of PHASES) {
-        if (!seen.has(phase) && pattern.test(frame.functionName)) {
-          if (phase.startsWith('GraphQL') && !frame.url.includes('/graphql/')) continue;
-          if (phase.startsWith('Prisma') && !frame.url.includes('@prisma/client')) continue;
-          if (phase.startsWith('JSON') && frame.url !== '') continue;
-          seen.add(phase);
-          byPhase.set(phase, (byPhase.get(phase) ?? 0) + ms);
+      for (const phase of PHASES) {
+        if (!seen.has(phase.name) && phase.url.test(frame.url) && phase.fn.test(frame.functionName)) {
+          seen.add(phase.name);
+          byPhase.set(phase.name, (byPhase.get(phase.name) ?? 0) + ms);
         }
       }
     }

@@ -316,10 +316,10 @@ function profileMarkdown(shape: Shape, summary: ProfileSummary, rps: number, opt
       summary.byPackage.slice(0, 15).map((e) => [e.name, fmt(e.selfMs, 0), pct(e.share)]),
     ),
     '',
-    '**Inclusive time of request phases** (a frame counted once per sample; phases nest, so they do not add up)',
+    '**Inclusive time of parts of the request** (a sample counts for a part when one of its frames is on the stack; parts nest, so they do not add up; after an `await` the stack restarts at the microtask queue, so these are lower bounds)',
     '',
     table(
-      ['phase', 'ms', 'share'],
+      ['part', 'ms', 'share'],
       summary.byPhase.map((e) => [e.name, fmt(e.selfMs, 0), pct(e.share)]),
     ),
     '',
