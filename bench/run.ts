@@ -9,7 +9,8 @@
 //   --connections N        concurrent keep-alive connections [16]
 //   --soak S               a run of S seconds over all shapes mixed, for RSS growth; 0 = none [60]
 //   --pool N               DB_POOL_MAX of the server [10]
-//   --explain              EXPLAIN ANALYZE of each shape's statements (section explain-<scale>)
+//   --explain              no load: EXPLAIN ANALYZE of each shape's statements and the latency of
+//                          sequential requests (section explain-<scale>)
 //   --profile SHAPE        CPU profile (node --cpu-prof) of the server under SHAPE's load
 //   --no-build             use dist/ as it is (default: npm run build first)
 //   --regenerate           rebuild the data set even when it is unchanged
@@ -144,6 +145,10 @@ function parseArgs(argv: string[]): Options {
         throw new Error(`unknown option ${arg} (the options are listed at the top of bench/run.ts)`);
     }
   }
+  if (o.explain) {
+    o.rounds = 0;
+    o.soakS = 0;
+  }
   if (o.profile) {
     o.shapes = [o.profile];
     o.rounds = 1;
@@ -151,6 +156,10 @@ function parseArgs(argv: string[]): Options {
   }
   return o;
 }
+
+/** A count per request: whole, or with the fraction (Q2's audit row is written for some viewers only). */
+const count = (x: number | undefined) =>
+  x === undefined ? 'n/a' : Number.isInteger(x) ? String(x) : x.toFixed(2);
 
 const t0 = Date.now();
 const log = (line: string) =>
@@ -218,7 +227,7 @@ function runTable(results: ShapeResult[]): string {
         fmt(median(runs.map((r) => r.p50Ms))),
         fmt(median(runs.map((r) => r.p99Ms))),
         `${runs.reduce((a, r) => a + r.errors, 0)} / ${runs.reduce((a, r) => a + r.non2xx, 0)} / ${runs.reduce((a, r) => a + r.graphqlErrors, 0)}`,
-        fmt(statements?.perRequest, 0),
+        count(statements?.perRequest),
         fmt(median(runs.map((r) => r.serverCpuMsPerRequest)), 2),
         fmt(median(runs.map((r) => r.postgresCpuMsPerRequest)), 2),
         fmt(Math.max(...runs.map((r) => r.rssPeakMB ?? 0)), 0),
@@ -233,8 +242,8 @@ function statementList(counts: Record<string, StatementCount>): string {
   return Object.entries(counts)
     .map(
       ([shape, c]) =>
-        `- **${shape}: ${fmt(c.perRequest, 0)} statements per request**\n` +
-        c.statements.map((s) => `  - ${fmt(s.perRequest, 0)}× \`${s.text.replaceAll('`', "'")}\``).join('\n'),
+        `- **${shape}: ${count(c.perRequest)} statements per request**\n` +
+        c.statements.map((s) => `  - ${count(s.perRequest)}× \`${s.text.replaceAll('`', "'")}\``).join('\n'),
     )
     .join('\n');
 }
@@ -263,14 +272,30 @@ function soakSummary(result: LoadResult, durationS: number): Soak {
   };
 }
 
-function explainMarkdown(scale: Scale, explained: Record<string, ExplainedStatement[]>): string {
+function explainMarkdown(
+  scale: Scale,
+  explained: Record<string, ExplainedStatement[]>,
+  results: ShapeResult[],
+): string {
   const lines = [
     `### EXPLAIN at ${scale.tenants} tenant(s) × ${scale.casesPerTenant.toLocaleString('en-US')} cases`,
     '',
     `Written by \`npm run bench -- --tenants ${scale.tenants} --cases ${scale.casesPerTenant} --explain\` on ` +
       `${new Date().toISOString().slice(0, 10)}. Each data statement of one request of the shape, as the ` +
       'runtime role with the tenant set (RLS in the plan), EXPLAIN (ANALYZE, BUFFERS) inside a transaction ' +
-      'that is rolled back. "Execution" is the median over 15 EXPLAIN ANALYZE runs without per-node timing.',
+      'that is rolled back. Execution and planning times are medians over 15 EXPLAIN ANALYZE runs without ' +
+      'per-node timing; the plans shown come from a first run on a new connection, whose planning is slower. ' +
+      'Requests one at a time over HTTP to the production server (200 per shape, after the checks):',
+    '',
+    table(
+      ['shape', 'SQL stmts/req', 'request p50 ms', 'request p90 ms'],
+      results.map((r) => [
+        SHAPE_TITLES[r.shape],
+        fmt(r.statements?.perRequest, 2),
+        fmt(r.unloaded.p50Ms, 2),
+        fmt(r.unloaded.p90Ms, 2),
+      ]),
+    ),
     '',
   ];
   const rows: string[][] = [];
@@ -280,6 +305,7 @@ function explainMarkdown(scale: Scale, explained: Record<string, ExplainedStatem
         shape,
         `\`${summarizeSql(s.sql).slice(0, 60).replaceAll('`', "'")}\``,
         fmt(s.executionMs, 3),
+        fmt(s.planningMs, 3),
         s.indexes.join(', ') || '–',
         s.problems.join('; ') || 'none',
       ]);
@@ -287,7 +313,14 @@ function explainMarkdown(scale: Scale, explained: Record<string, ExplainedStatem
   }
   lines.push(
     table(
-      ['shape', 'statement', 'execution ms', 'indexes used', 'seq scans / sorts over > 1,000 rows'],
+      [
+        'shape',
+        'statement',
+        'execution ms',
+        'planning ms',
+        'indexes used',
+        'seq scans / sorts over > 1,000 rows',
+      ],
       rows,
     ),
   );
@@ -406,7 +439,7 @@ async function main(): Promise<void> {
     const results: ShapeResult[] = [];
     for (const shape of options.shapes) {
       const requests = requestsFor(shape, contexts);
-      const unloaded = await sequentialLatency(server.url, requests, 100);
+      const unloaded = await sequentialLatency(server.url, requests, options.explain ? 200 : 100);
       const runs: LoadResult[] = [];
       for (let round = 1; round <= options.rounds; round++) {
         const r = await runLoad({
@@ -475,6 +508,10 @@ async function main(): Promise<void> {
       console.log(`\n${md}\n`);
       if (options.write) writeSection(DOC, `profile-${options.profile}`, md);
       log(`profile: ${path.relative(ROOT, path.join(profileDir, file))}`);
+    } else if (explained) {
+      const md = explainMarkdown(scale, explained, results);
+      console.log(`\n${md.split('<details>')[0]}\n`);
+      if (options.write) writeSection(DOC, `explain-${scaleKey(scale)}`, md);
     } else {
       const md = [
         `### Our server, ${scale.tenants} tenants × ${scale.casesPerTenant.toLocaleString('en-US')} cases`,
@@ -505,7 +542,6 @@ async function main(): Promise<void> {
       console.log(`\n${md}\n`);
       if (options.write) {
         writeSection(DOC, isDefaultScale(scale) ? 'run' : `run-${scaleKey(scale)}`, md);
-        if (explained) writeSection(DOC, `explain-${scaleKey(scale)}`, explainMarkdown(scale, explained));
         log(`wrote ${path.relative(ROOT, DOC)}`);
       }
     }
