@@ -56,7 +56,8 @@ function databaseUrl(serverUrl: string, name: string): string {
 
 /**
  * BENCH_DATABASE_URL (an owner URL; the database is created when missing), else the local
- * PostgreSQL on 127.0.0.1:5432 as `postgres`, else an embedded PostgreSQL under .data/bench.
+ * PostgreSQL on 127.0.0.1:5432 as `postgres`, else (or with BENCH_EMBEDDED=1) an embedded
+ * PostgreSQL under .data/bench.
  */
 export async function openBenchDatabase(scale: Scale, log: (line: string) => void): Promise<BenchDatabase> {
   const explicit = process.env.BENCH_DATABASE_URL?.trim();
@@ -64,10 +65,10 @@ export async function openBenchDatabase(scale: Scale, log: (line: string) => voi
   let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
   if (explicit) {
     ownerUrl = explicit;
-  } else if (await reachable(`${LOCAL_SERVER}/postgres`)) {
+  } else if (process.env.BENCH_EMBEDDED !== '1' && (await reachable(`${LOCAL_SERVER}/postgres`))) {
     ownerUrl = databaseUrl(LOCAL_SERVER, defaultDatabaseName(scale));
   } else {
-    log('no PostgreSQL on 127.0.0.1:5432: starting an embedded one under .data/bench');
+    log('starting an embedded PostgreSQL under .data/bench');
     const dataDir = path.resolve('.data/bench');
     const secrets = await loadDevSecrets(dataDir);
     embedded = await startEmbeddedPostgres({
@@ -120,6 +121,15 @@ export async function prepareBenchDatabase(
     if (!options.regenerate && current?.comment === fingerprint) {
       log(`data set unchanged (${fingerprint}): reusing it`);
       return { generatedMs: null };
+    }
+    const {
+      rows: [existing],
+    } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants');
+    if (!current?.comment?.startsWith(COMMENT_PREFIX) && (existing?.n ?? 0) > 0 && !options.regenerate) {
+      throw new Error(
+        `${db.name} holds rows the bench did not generate; it would empty every table. ` +
+          'Use another database (BENCH_DATABASE_URL), or pass --regenerate if that is what you want.',
+      );
     }
     const started = Date.now();
     log(`generating ${scale.tenants} tenants x ${scale.casesPerTenant} cases`);

@@ -17,7 +17,7 @@
 //   --prepare-only         database and data only (e.g. for the peer harness), then stop
 //   --no-write             print, but leave docs/benchmarks.md alone
 // Environment: BENCH_DATABASE_URL, an owner URL (default: postgresql://postgres@127.0.0.1:5432/
-// bench_prior_auth, or an embedded PostgreSQL when nothing listens there).
+// bench_prior_auth, or an embedded PostgreSQL when nothing listens there or BENCH_EMBEDDED=1).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
