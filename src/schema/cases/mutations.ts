@@ -24,9 +24,9 @@ import {
   updateCaseSchema,
 } from './inputs.js';
 
-/** `{ case }` payloads: the case is read back with the selection the client asked for, in one query. */
-function casePayload(name: string) {
-  return builder.objectRef<{ caseId: string }>(name).implement({
+/** `{ case, … }` payloads: the case is read back with the selection the client asked for, in one query. */
+function casePayload<Shape extends { caseId: string }>(name: string) {
+  return builder.objectRef<Shape>(name).implement({
     fields: (t) => ({
       case: t.prismaField({
         type: 'Case',
@@ -37,35 +37,19 @@ function casePayload(name: string) {
   });
 }
 
-const AddCaseCodePayload = builder
-  .objectRef<{ caseId: string; codeId: string }>('AddCaseCodePayload')
-  .implement({
-    fields: (t) => ({
-      case: t.prismaField({
-        type: 'Case',
-        resolve: (query, payload, _args, ctx) =>
-          ctx.db.case.findUniqueOrThrow({ ...query, where: { id: payload.caseId } }),
-      }),
-      caseCode: t.prismaField({
-        type: 'CaseCode',
-        resolve: (query, payload, _args, ctx) =>
-          ctx.db.caseCode.findUniqueOrThrow({ ...query, where: { id: payload.codeId } }),
-      }),
-    }),
-  });
+const AddCaseCodePayload = casePayload<{ caseId: string; codeId: string }>('AddCaseCodePayload');
+builder.objectFields(AddCaseCodePayload, (t) => ({
+  caseCode: t.prismaField({
+    type: 'CaseCode',
+    resolve: (query, payload, _args, ctx) =>
+      ctx.db.caseCode.findUniqueOrThrow({ ...query, where: { id: payload.codeId } }),
+  }),
+}));
 
-const RemoveCaseCodePayload = builder
-  .objectRef<{ caseId: string; removedId: string }>('RemoveCaseCodePayload')
-  .implement({
-    fields: (t) => ({
-      case: t.prismaField({
-        type: 'Case',
-        resolve: (query, payload, _args, ctx) =>
-          ctx.db.case.findUniqueOrThrow({ ...query, where: { id: payload.caseId } }),
-      }),
-      removedId: t.exposeID('removedId', { description: 'Global ID of the removed case code' }),
-    }),
-  });
+const RemoveCaseCodePayload = casePayload<{ caseId: string; removedId: string }>('RemoveCaseCodePayload');
+builder.objectFields(RemoveCaseCodePayload, (t) => ({
+  removedId: t.exposeID('removedId', { description: 'Global ID of the removed case code' }),
+}));
 
 const DeleteCasePayload = builder.objectRef<{ deletedId: string }>('DeleteCasePayload').implement({
   fields: (t) => ({ deletedId: t.exposeID('deletedId', { description: 'Global ID of the deleted case' }) }),
