@@ -64,6 +64,9 @@ const envSchema = z.object({
     message: 'must be at least 32 bytes',
   }),
   GRAPHQL_INTROSPECTION: booleanFlag,
+  // Queries the SQL compiler covers run as one statement (src/compiled); off: every query runs
+  // through the resolvers. Both give the same response (tests/integration/compiled.test.ts).
+  COMPILED_QUERIES: booleanFlag,
   GRAPHIQL: booleanFlag,
   // Abuse limits (API.md, "Abuse limits"); src/plugins/limits.ts says how each is counted.
   MAX_QUERY_DEPTH: positiveInt(12),
@@ -105,6 +108,7 @@ const configSchema = envSchema
       tenantClaim: env.JWT_TENANT_CLAIM,
     },
     memberIdHashKey: env.MEMBER_ID_HASH_KEY,
+    compiledQueries: env.COMPILED_QUERIES ?? true,
     introspection: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
     graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
     limits: {

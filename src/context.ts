@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AuthenticationError, type TokenClaims } from './auth/jwt.js';
+import { executeCompiled } from './compiled/index.js';
 import { statementCounter } from './db/client.js';
 import { databaseFailure } from './db/errors.js';
 import { type TenantDb, type TenantTransactionOptions, withRequest } from './db/tenant.js';
@@ -35,6 +36,8 @@ export interface Context extends RequestContext {
   actor: Actor;
   /** The request's transaction; RLS sees only the viewer's tenant through it. */
   db: TenantDb;
+  /** Runs one SQL statement in the request's transaction (the compiled queries of src/compiled). */
+  sql: <Row = Record<string, unknown>>(text: string, values?: unknown[]) => Promise<Row[]>;
   /** MEMBER_ID_HASH_KEY: raw member ids are hashed with it (src/domain/member-id.ts). */
   memberIdHashKey: string;
   /** SQL statements this request has sent so far, its transaction included (for the request log). */
@@ -93,7 +96,7 @@ export function useAuthentication(verify: (authorization: string | null) => Prom
  */
 export function useTenantTransaction(
   prisma: PrismaClient,
-  options: TenantTransactionOptions & { memberIdHashKey: string; logger?: Logger },
+  options: TenantTransactionOptions & { memberIdHashKey: string; compiledQueries: boolean; logger?: Logger },
 ): Plugin {
   return {
     onExecute({ setExecuteFn, executeFn }) {
@@ -121,13 +124,15 @@ export function useTenantTransaction(
                   viewer,
                   actor,
                   db,
+                  sql: (text, values = []) => db.$queryRawUnsafe(text, ...values),
                   memberIdHashKey: options.memberIdHashKey,
                   loaders: createLoaders(db, base, viewer),
                   get statementCount() {
                     return counter.count;
                   },
                 };
-                return executeFn({ ...args, contextValue });
+                const compiled = options.compiledQueries ? executeCompiled(args, contextValue) : null;
+                return compiled ?? executeFn({ ...args, contextValue });
               },
               options,
             ),

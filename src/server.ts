@@ -70,6 +70,7 @@ export function createServer({
       useTenantTransaction(prisma, {
         memberIdHashKey,
         logger,
+        compiledQueries: config.compiledQueries,
         statementTimeoutMs: config.statementTimeoutMs,
         // The whole operation: a handful of statements, each bounded by the statement timeout.
         timeoutMs: config.statementTimeoutMs * 2,
