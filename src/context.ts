@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import DataLoader from 'dataloader';
-import { type ExecutionResult, GraphQLError } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AuthenticationError, type TokenClaims } from './auth/jwt.js';
 import { executeCompiled } from './compiled/index.js';
@@ -109,7 +109,7 @@ export function useTenantTransaction(
             withRequest(
               prisma,
               base.claims,
-              async (db, user) => {
+              async ({ db, sql, user }) => {
                 if (!user) return { errors: [unauthenticated('no user with this subject in this tenant')] };
                 const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Role };
                 const actor: Actor = {
@@ -124,7 +124,7 @@ export function useTenantTransaction(
                   viewer,
                   actor,
                   db,
-                  sql: (text, values = []) => db.$queryRawUnsafe(text, ...values),
+                  sql,
                   memberIdHashKey: options.memberIdHashKey,
                   loaders: createLoaders(db, base, viewer),
                   get statementCount() {
@@ -134,7 +134,7 @@ export function useTenantTransaction(
                 const compiled = options.compiledQueries ? executeCompiled(args, contextValue) : null;
                 return compiled ?? executeFn({ ...args, contextValue });
               },
-              options,
+              { ...options, soleMutation: isSoleMutation(args) },
             ),
           )) as ExecutionResult;
           return result.errors ? { ...result, errors: result.errors.map(expose) } : result;
@@ -145,6 +145,13 @@ export function useTenantTransaction(
       });
     },
   };
+}
+
+/** An operation that is one mutation field: its failure may roll back the whole transaction. */
+function isSoleMutation({ document, operationName }: ExecutionArgs): boolean {
+  const operation = getOperationAST(document, operationName);
+  const selections = operation?.selectionSet.selections ?? [];
+  return operation?.operation === 'mutation' && selections.length === 1 && selections[0]?.kind === Kind.FIELD;
 }
 
 /** What the client sees of an error; what is not meant for it is logged with the request id. */

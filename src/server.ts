@@ -72,8 +72,6 @@ export function createServer({
         logger,
         compiledQueries: config.compiledQueries,
         statementTimeoutMs: config.statementTimeoutMs,
-        // The whole operation: a handful of statements, each bounded by the statement timeout.
-        timeoutMs: config.statementTimeoutMs * 2,
       }),
       ...(config.introspection ? [] : [useNoIntrospection()]),
     ],

@@ -22,12 +22,87 @@ const CONNECT_TIMEOUT_MS = 2_000;
  */
 export const statementCounter = new AsyncLocalStorage<{ count: number }>();
 
+/** The connection a request's transaction runs on, while it is open (src/db/tenant.ts). */
+export interface RequestConnection {
+  client: pg.PoolClient;
+  open: boolean;
+  savepoints: number;
+  /** The operation is one mutation field: it needs no savepoint, a failure rolls back it all. */
+  soleMutation: boolean;
+  /** Set when that mutation failed: the transaction ends with ROLLBACK instead of COMMIT. */
+  rollbackOnly: boolean;
+}
+
+export const requestConnection = new AsyncLocalStorage<RequestConnection>();
+
+const pools = new WeakMap<PrismaClient, pg.Pool>();
+
+/** The pool behind a client of `createPrismaClient`: request transactions check out from it. */
+export function poolOf(prisma: PrismaClient): pg.Pool {
+  const pool = pools.get(prisma);
+  if (!pool) throw new Error('not a client of createPrismaClient');
+  return pool;
+}
+
+/**
+ * Inside a request, Prisma's statements go to the request's own connection, in the transaction
+ * that `withRequest` opened there with plain node-postgres (BEGIN, begin_request, COMMIT). Prisma
+ * never sees that transaction: its `$transaction` would cost a millisecond of bookkeeping per
+ * request (docs/benchmarks.md). A transaction Prisma starts inside a request (`inSavepoint`,
+ * or a write it splits into several statements) becomes a savepoint of the request's.
+ */
+class RequestRoutingPool extends pg.Pool {
+  override query(...args: unknown[]): never {
+    const request = requestConnection.getStore();
+    const target = request ? openClient(request) : undefined;
+    return (target ? target.query(...(args as [string])) : super.query(...(args as [string]))) as never;
+  }
+
+  override connect(...args: unknown[]): never {
+    const request = requestConnection.getStore();
+    if (!request || args.length > 0) return super.connect(...(args as [])) as never;
+    return Promise.resolve(savepointClient(request)) as never;
+  }
+}
+
+function openClient(request: RequestConnection): pg.PoolClient {
+  if (!request.open) throw new Error('the request transaction has ended');
+  return request.client;
+}
+
+/** A pool client for Prisma whose BEGIN, COMMIT and ROLLBACK are a savepoint's. */
+function savepointClient(request: RequestConnection): pg.PoolClient {
+  const name = `request_sp_${request.savepoints++}`;
+  const client = openClient(request);
+  const statement: Record<string, string> = {
+    BEGIN: `SAVEPOINT ${name}`,
+    COMMIT: `RELEASE SAVEPOINT ${name}`,
+    ROLLBACK: `ROLLBACK TO SAVEPOINT ${name}`,
+  };
+  const nested = {
+    query(config: unknown, ...rest: unknown[]) {
+      const text = typeof config === 'string' ? config : (config as { text?: string }).text;
+      const replaced = text === undefined ? undefined : statement[text];
+      if (replaced) return client.query(replaced);
+      return client.query(config as string, ...(rest as []));
+    },
+    release() {},
+    on() {
+      return nested;
+    },
+    removeListener() {
+      return nested;
+    },
+  };
+  return nested as unknown as pg.PoolClient;
+}
+
 /**
  * One pool per process. No connection-time settings (a pooler such as PgBouncer refuses them):
- * the statement timeout is set per transaction by `withTenant`.
+ * the tenant and the statement timeout are set per transaction by `withRequest`.
  */
 export function createPrismaClient(options: DatabaseOptions): PrismaClient {
-  const pool = new pg.Pool({
+  const pool = new RequestRoutingPool({
     connectionString: options.url,
     max: options.poolMax,
     // A database that does not answer fails the request fast (503) instead of queueing it forever.
@@ -37,8 +112,9 @@ export function createPrismaClient(options: DatabaseOptions): PrismaClient {
   // The pool drops the broken connection and opens a new one on the next request; unhandled,
   // this event would end the process.
   pool.on('error', (error) => options.onIdleError?.(error));
-  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
-  return new PrismaClient({ adapter });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  pools.set(prisma, pool);
+  return prisma;
 }
 
 /**

@@ -10,12 +10,32 @@ export function mapDatabaseError(error: unknown): Error {
     case 'P2002':
       return new ConflictError('A row with the same unique values already exists');
     case 'P2003':
-      return new NotFoundError('A referenced row does not exist');
+      return new NotFoundError(
+        MISSING_REFERENCE[violatedConstraint(error) ?? ''] ?? 'A referenced row does not exist',
+      );
     case 'P2025':
       return new NotFoundError('Not found');
     default:
       return error instanceof Error ? error : new Error(String(error));
   }
+}
+
+/**
+ * What is missing when a composite foreign key (x_id, tenant_id) refuses a write: a row that does
+ * not exist and one of another tenant look the same, as they must. Writes rely on these instead
+ * of reading the referenced row first.
+ */
+const MISSING_REFERENCE: Record<string, string> = {
+  tasks_case_id_tenant_id_fkey: 'Case not found',
+  tasks_assigned_to_tenant_id_fkey: 'Assignee not found',
+  case_codes_case_id_tenant_id_fkey: 'Case not found',
+  cases_ingestion_id_tenant_id_fkey: 'Ingestion not found',
+};
+
+function violatedConstraint(error: unknown): string | undefined {
+  const meta = (error as { meta?: { driverAdapterError?: { cause?: { constraint?: { index?: string } } } } })
+    .meta;
+  return meta?.driverAdapterError?.cause?.constraint?.index;
 }
 
 /**
@@ -36,7 +56,7 @@ export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | und
   // 08xxx connection exceptions; 57P01-57P03 admin shutdown, crash shutdown, cannot connect now
   if (/^08|^57P0[123]$/.test(sqlState)) return 'unavailable';
   const message = error instanceof Error ? error.message : String(error);
-  return /Connection terminated|ECONNREFUSED|ECONNRESET|Can't reach database|connection timeout|Transaction already closed|Transaction not found/i.test(
+  return /Connection terminated|ECONNREFUSED|ECONNRESET|Can't reach database|connection timeout|timeout exceeded when trying to connect|Transaction already closed|Transaction not found/i.test(
     message,
   )
     ? 'unavailable'

@@ -78,7 +78,7 @@ export async function seedDatabase(
       prisma,
       stableUuid('tenant', tenant.slug),
       (db) => seedTenant(db, tenant, options.memberIdHashKey, now),
-      { statementTimeoutMs: 60_000, timeoutMs: 120_000 },
+      { statementTimeoutMs: 60_000 },
     );
   }
   return { tenants: SEED_TENANTS.length, createdRows };

@@ -1,36 +1,18 @@
+import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { poolOf, type RequestConnection, requestConnection } from './client.js';
 
-/** A Prisma client bound to one transaction in which `app.tenant_id` is set: RLS sees one tenant. */
-export type TenantDb = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+/**
+ * The Prisma client as resolvers and services use it: inside `withRequest` its statements run in
+ * the request's transaction, in which `app.tenant_id` is set, so RLS sees one tenant.
+ */
+export type TenantDb = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$use' | '$extends'>;
 
 export interface TenantTransactionOptions {
   /** Upper bound for each statement of the transaction. */
   statementTimeoutMs: number;
-  /** Upper bound for the whole transaction, and for waiting for a pooled connection. */
-  timeoutMs: number;
-}
-
-/**
- * Runs `fn` in a transaction whose RLS tenant is `tenantId`. Both settings are transaction-local
- * (`set_config(…, true)`) and set in one statement, so they end with the transaction and are safe
- * on a pooled connection, PgBouncer in transaction mode included (which refuses connection-time
- * settings such as a statement_timeout startup parameter). Every tenant read and write goes
- * through here.
- */
-export function withTenant<T>(
-  prisma: PrismaClient,
-  tenantId: string,
-  fn: (db: TenantDb) => Promise<T>,
-  options: TenantTransactionOptions,
-): Promise<T> {
-  return prisma.$transaction(
-    async (db) => {
-      await db.$executeRaw`SELECT set_config('app.tenant_id', ${tenantId}, true),
-        set_config('statement_timeout', ${String(options.statementTimeoutMs)}, true)`;
-      return fn(db);
-    },
-    { timeout: options.timeoutMs, maxWait: options.timeoutMs },
-  );
+  /** The operation is a single mutation field (see `inSavepoint`). */
+  soleMutation?: boolean;
 }
 
 /** The authenticated user as `begin_request` finds them; the role is the row's, never a claim. */
@@ -40,24 +22,115 @@ export interface RequestUser {
   role: string;
 }
 
+/** What `fn` of `withRequest` gets: the tenant's Prisma client and its raw connection. */
+export interface RequestTransaction {
+  db: TenantDb;
+  /** One statement on the request's connection, inside its transaction. */
+  sql<Row>(text: string, values?: unknown[]): Promise<Row[]>;
+  /** Null when the token's subject is not a user of the claimed tenant. */
+  user: RequestUser | null;
+}
+
 /**
- * `withTenant` for a GraphQL request: the settings and the lookup of the token's user happen in
- * one statement (the `begin_request` function, migration 20261122000500), so a request costs
- * BEGIN, this, its own statements, COMMIT. `user` is null when the subject is not a user of the
- * claimed tenant.
+ * Runs `fn` in a transaction whose RLS tenant is `tenantId` (the seed, tests): like `withRequest`
+ * without a user.
+ */
+export function withTenant<T>(
+  prisma: PrismaClient,
+  tenantId: string,
+  fn: (db: TenantDb) => Promise<T>,
+  options: TenantTransactionOptions,
+): Promise<T> {
+  return inTenantTransaction(
+    prisma,
+    {
+      text: `SELECT set_config('app.tenant_id', $1, true), set_config('statement_timeout', $2, true)`,
+      values: [tenantId, String(options.statementTimeoutMs)],
+    },
+    (tx) => fn(tx.db),
+    options,
+  );
+}
+
+/**
+ * Runs `fn` for a GraphQL request: `begin_request` (migration 20261122000500) sets the tenant and
+ * the statement timeout and looks up the token's user in one statement, so a request costs BEGIN,
+ * this, its own statements, COMMIT.
  */
 export function withRequest<T>(
   prisma: PrismaClient,
   identity: { tenantId: string; authId: string },
-  fn: (db: TenantDb, user: RequestUser | null) => Promise<T>,
+  fn: (tx: RequestTransaction) => Promise<T>,
   options: TenantTransactionOptions,
 ): Promise<T> {
-  return prisma.$transaction(
-    async (db) => {
-      const [user] = await db.$queryRaw<{ id: string; tenant_id: string; role: string }[]>`
-        SELECT * FROM begin_request(${identity.tenantId}::uuid, ${identity.authId}, ${options.statementTimeoutMs}::integer)`;
-      return fn(db, user ? { id: user.id, tenantId: user.tenant_id, role: user.role } : null);
+  return inTenantTransaction(
+    prisma,
+    {
+      text: 'SELECT * FROM begin_request($1::uuid, $2, $3::integer)',
+      values: [identity.tenantId, identity.authId, options.statementTimeoutMs],
     },
-    { timeout: options.timeoutMs, maxWait: options.timeoutMs },
+    fn,
+    options,
   );
+}
+
+/**
+ * Runs `fn` in one transaction on one pooled connection, opened with plain node-postgres: BEGIN,
+ * `settings` (which set the RLS tenant and the statement timeout transaction-locally with
+ * `set_config(…, true)`, and may return the user), `fn`'s statements, COMMIT. Nothing outlives
+ * the transaction, so this is safe on a pooled connection, PgBouncer in transaction mode included.
+ * Prisma's statements in `fn` reach this connection through the pool (src/db/client.ts). A
+ * failure in BEGIN, `fn` or COMMIT rolls everything back.
+ */
+async function inTenantTransaction<T>(
+  prisma: PrismaClient,
+  settings: { text: string; values: unknown[] },
+  fn: (tx: RequestTransaction) => Promise<T>,
+  options: TenantTransactionOptions,
+): Promise<T> {
+  const client = await poolOf(prisma).connect();
+  // A connection that breaks while checked out emits here; unheard, the process would end. The
+  // statement that was running fails with the same error.
+  const ignore = () => {};
+  client.on('error', ignore);
+  const request: RequestConnection = {
+    client,
+    open: true,
+    savepoints: 0,
+    soleMutation: options.soleMutation ?? false,
+    rollbackOnly: false,
+  };
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ id?: string; tenant_id?: string; role?: string }>(settings);
+    const [user] = rows;
+    const result = await requestConnection.run(request, () =>
+      fn({
+        db: prisma,
+        sql: async <Row>(text: string, values: unknown[] = []) => {
+          if (!request.open) throw new Error('the request transaction has ended');
+          return (await client.query(text, values)).rows as Row[];
+        },
+        user:
+          user?.id && user.tenant_id && user.role
+            ? { id: user.id, tenantId: user.tenant_id, role: user.role }
+            : null,
+      }),
+    );
+    // Whatever `fn` started and left running (a resolver still going when a sibling failed) is
+    // refused from here on: it must not run after COMMIT, outside the transaction.
+    request.open = false;
+    await client.query(request.rollbackOnly ? 'ROLLBACK' : 'COMMIT');
+    return result;
+  } catch (error) {
+    request.open = false;
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    client.removeListener('error', ignore);
+    (client as pg.PoolClient).release(broken);
+  }
 }

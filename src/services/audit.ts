@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Role } from '../context.js';
 import type { TenantDb } from '../db/tenant.js';
 import type { Changes } from '../domain/changes.js';
@@ -25,29 +26,17 @@ export interface ChangeRecord {
 
 /**
  * The audit row and the event row of one successful mutation, written in the mutation's own
- * transaction: if anything later fails, neither exists.
+ * transaction, in one statement: if anything later fails, neither exists.
  */
 export async function recordChange(db: TenantDb, actor: Actor, record: ChangeRecord): Promise<void> {
-  await db.auditLog.create({
-    data: {
-      tenantId: actor.tenantId,
-      userId: actor.userId,
-      action: record.action,
-      entityType: record.entityType,
-      entityId: record.entityId,
-      changes: record.changes as object,
-      ipAddress: actor.ipAddress,
-      userAgent: actor.userAgent,
-    },
-  });
-  await db.event.create({
-    data: {
-      tenantId: actor.tenantId,
-      userId: actor.userId,
-      eventType: record.eventType,
-      entityType: record.entityType,
-      entityId: record.entityId,
-      metadata: (record.eventMetadata ?? {}) as object,
-    },
-  });
+  await db.$executeRaw`
+    WITH audit AS (
+      INSERT INTO audit_logs (id, tenant_id, user_id, action, entity_type, entity_id, changes, ip_address, user_agent)
+      VALUES (${randomUUID()}::uuid, ${actor.tenantId}::uuid, ${actor.userId}::uuid, ${record.action},
+              ${record.entityType}, ${record.entityId}::uuid, ${JSON.stringify(record.changes)}::jsonb,
+              ${actor.ipAddress}, ${actor.userAgent})
+    )
+    INSERT INTO events (id, tenant_id, user_id, event_type, entity_type, entity_id, metadata)
+    VALUES (${randomUUID()}::uuid, ${actor.tenantId}::uuid, ${actor.userId}::uuid, ${record.eventType},
+            ${record.entityType}, ${record.entityId}::uuid, ${JSON.stringify(record.eventMetadata ?? {})}::jsonb)`;
 }

@@ -1,3 +1,4 @@
+import { requestConnection } from '../db/client.js';
 import { mapDatabaseError } from '../db/errors.js';
 import type { TenantDb } from '../db/tenant.js';
 import { AppError } from '../errors.js';
@@ -5,12 +6,23 @@ import { AppError } from '../errors.js';
 /**
  * Runs one mutation in a savepoint of the request's transaction: when it fails, everything it
  * wrote is rolled back and the request's transaction stays usable (a later mutation of the same
- * request, and the commit, go on). Database failures that are the client's become AppErrors.
+ * request, and the commit, go on). When the operation is this one mutation, the request's
+ * transaction is the savepoint: a failure makes it end in ROLLBACK, and two statements (and
+ * Prisma's transaction bookkeeping) are saved. Database failures that are the client's become
+ * AppErrors.
  */
 export async function inSavepoint<T>(db: TenantDb, fn: (tx: TenantDb) => Promise<T>): Promise<T> {
-  const nested = db as unknown as { $transaction: (fn: (tx: TenantDb) => Promise<T>) => Promise<T> };
+  const request = requestConnection.getStore();
   try {
-    return await nested.$transaction(fn);
+    if (request?.soleMutation) {
+      try {
+        return await fn(db);
+      } catch (error) {
+        request.rollbackOnly = true;
+        throw error;
+      }
+    }
+    return await db.$transaction(fn);
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw mapDatabaseError(error);

@@ -82,13 +82,9 @@ export function createTask(db: TenantDb, actor: Actor, input: CreateTaskInput): 
   if (actor.role === 'staff' && input.assigneeId != null && input.assigneeId !== actor.userId) {
     throw forbidden('a STAFF member may create tasks only unassigned or assigned to themselves');
   }
+  // The composite foreign keys (case_id, tenant_id) and (assigned_to, tenant_id) refuse a case or
+  // user that is not the tenant's: mapDatabaseError names which one was missing.
   return inSavepoint(db, async (tx) => {
-    const parent = await tx.case.findFirst({
-      where: { id: input.caseId, tenantId: actor.tenantId },
-      select: { id: true },
-    });
-    if (!parent) throw new NotFoundError('Case not found');
-    if (input.assigneeId) await assertUserExists(tx, actor, input.assigneeId);
     const task = await tx.task.create({
       data: {
         tenantId: actor.tenantId,

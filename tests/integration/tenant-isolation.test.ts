@@ -96,7 +96,7 @@ describe('wall 2: row-level security holds on its own, for the runtime role', ()
         users: await db.user.findMany({ select: { tenantId: true } }),
         tenants: await db.tenant.findMany({ select: { id: true } }),
       }),
-      { statementTimeoutMs: 5_000, timeoutMs: 10_000 },
+      { statementTimeoutMs: 5_000 },
     );
     expect(rows.cases.length).toBeGreaterThan(0);
     for (const list of [rows.cases, rows.tasks, rows.users])
@@ -127,7 +127,6 @@ describe('wall 2: row-level security holds on its own, for the runtime role', ()
     await expect(
       withTenant(app.prisma, A, (db) => db.task.update({ where: { id: task?.id }, data: { tenantId: B } }), {
         statementTimeoutMs: 5_000,
-        timeoutMs: 10_000,
       }),
     ).rejects.toThrow();
     expect(await query(app.db.ownerUrl, 'SELECT tenant_id FROM tasks WHERE id = $1', [task?.id])).toEqual([
