@@ -72,15 +72,28 @@ export function publicKeyAlgorithm(pem: string): PublicKeyAlgorithm {
   throw new Error(`${kind} keys are not supported: use RSA (RS256), EC P-256 (ES256) or Ed25519 (EdDSA)`);
 }
 
+/** How long a verified token is remembered, at most: a key withdrawn from a JWKS is honoured this much longer. */
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+const VERIFIED_TOKENS_MAX = 10_000;
+
 export async function createTokenVerifier(options: JwtOptions): Promise<TokenVerifier> {
   const { key, algorithms } = await verificationKey(options);
+  // A client sends the same token with every request: its signature is checked once, then the
+  // token (the whole string, signature included) is looked up until it expires or a minute has
+  // passed. Only successful verifications are remembered.
+  const verified = new Map<string, { claims: TokenClaims; untilMs: number }>();
   return async (authorization) => {
     if (!authorization) throw new AuthenticationError('missing Authorization header');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match?.[1]) throw new AuthenticationError('Authorization header is not "Bearer <token>"');
+    const token = match?.[1];
+    if (!token) throw new AuthenticationError('Authorization header is not "Bearer <token>"');
+    const now = Date.now();
+    const known = verified.get(token);
+    if (known && known.untilMs > now) return known.claims;
+    if (known) verified.delete(token);
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(match[1], key, {
+      ({ payload } = await jwtVerify(token, key, {
         // Checked before any key is looked up: an HS256 or `none` token never reaches the JWKS.
         algorithms,
         issuer: options.issuer,
@@ -98,7 +111,12 @@ export async function createTokenVerifier(options: JwtOptions): Promise<TokenVer
     }
     if (typeof payload.sub !== 'string' || payload.sub === '')
       throw new AuthenticationError('claim "sub" is empty');
-    return { authId: payload.sub, tenantId: tenantId.toLowerCase() };
+    const claims = { authId: payload.sub, tenantId: tenantId.toLowerCase() };
+    // `exp` is required above; jose accepts a token until exp + the tolerance, and so does this.
+    const expiresMs = ((payload.exp as number) + CLOCK_TOLERANCE_SECONDS) * 1000;
+    if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value as string);
+    verified.set(token, { claims, untilMs: Math.min(expiresMs, now + VERIFIED_TOKEN_TTL_MS) });
+    return claims;
   };
 }
 

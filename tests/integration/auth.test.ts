@@ -95,3 +95,32 @@ test('GET /graphql from a browser serves GraphiQL without a token', async () => 
   expect(res.status).toBe(200);
   expect(await res.text()).toContain('GraphiQL');
 });
+
+test('a verified token is remembered by its whole text: the same claims under another signature are still refused', async () => {
+  const good = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('1h')
+    .sign(key);
+  const [header, payload] = good.split('.');
+  const forged = `${header}.${payload}.${'A'.repeat(43)}`;
+  for (let i = 0; i < 2; i++) {
+    expect((await app.gql(`{ me { email } }`, {}, { authorization: `Bearer ${good}` })).status).toBe(200);
+    const res = await app.gql(`{ me { email } }`, {}, { authorization: `Bearer ${forged}` });
+    expect(res.status).toBe(401);
+    expect(res.body.errors?.[0]?.message).toMatch(/signature verification failed/);
+  }
+});
+
+test('a remembered token is refused once it expires', async () => {
+  // Accepted until exp + the 5 s clock tolerance, as jose accepts it.
+  const exp = Math.floor(Date.now() / 1000) - 3;
+  const token = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(exp)
+    .sign(key);
+  expect((await app.gql(`{ me { email } }`, {}, { authorization: `Bearer ${token}` })).status).toBe(200);
+  await new Promise((resolve) => setTimeout(resolve, (exp + 5) * 1000 - Date.now() + 50));
+  const res = await app.gql(`{ me { email } }`, {}, { authorization: `Bearer ${token}` });
+  expect(res.status).toBe(401);
+  expect(res.body.errors?.[0]?.message).toMatch(/token expired/);
+});
