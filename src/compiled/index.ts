@@ -1,10 +1,181 @@
-import type { ExecutionArgs, ExecutionResult } from 'graphql';
-import type { Context } from '../context.js';
+import { normalizedExecutor } from '@graphql-tools/executor';
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+  getArgumentValues,
+  getOperationAST,
+  getVariableValues,
+  Kind,
+  type OperationDefinitionNode,
+  visit,
+} from 'graphql';
+import type { Context, Role } from '../context.js';
+import { type BindEnv, type Binding, buildSkeleton, Gen, type Getter, type Skeleton } from './compile.js';
+import { SENTINEL_TEXT } from './sql.js';
+
+/**
+ * Counters of the compiled path, for tests and benchmarks (never in a response): `executed`
+ * requests answered by one SQL statement, `fallbacks` requests left to the resolvers after the
+ * statement ran (a row the SQL cannot render exactly), `skeletons`/`variants` what was compiled.
+ */
+export const compiledStats = { executed: 0, fallbacks: 0, skeletons: 0, variants: 0 };
+
+interface Variant {
+  sql: string;
+  getters: Getter[];
+}
+
+interface OperationEntry {
+  operation: OperationDefinitionNode;
+  fragments: Record<string, FragmentDefinitionNode>;
+  /** Variables of @skip/@include: their values choose the skeleton. */
+  directiveVariables: string[];
+  skeletons: Map<string, { skeleton: Skeleton; variants: Map<string, Variant> } | null>;
+}
+
+/** Per document (yoga's parse cache hands back the same object for the same text), per operation and role. */
+const cache = new WeakMap<DocumentNode, Map<string, OperationEntry | null>>();
+
+/** More variants of one skeleton than this (argument shapes) are not cached. */
+const MAX_VARIANTS = 64;
+const MAX_SKELETONS = 16;
+
+function operationEntry(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): OperationEntry | null {
+  let byOperation = cache.get(document);
+  if (!byOperation) {
+    byOperation = new Map();
+    cache.set(document, byOperation);
+  }
+  const key = operationName ?? '';
+  let entry = byOperation.get(key);
+  if (entry === undefined) {
+    entry = analyze(document, operationName);
+    byOperation.set(key, entry);
+  }
+  return entry;
+}
+
+function analyze(document: DocumentNode, operationName: string | null | undefined): OperationEntry | null {
+  const operation = getOperationAST(document, operationName);
+  if (operation?.operation !== 'query') return null;
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+  }
+  const directiveVariables = new Set<string>();
+  visit(document, {
+    Directive(node) {
+      if (node.name.value !== 'skip' && node.name.value !== 'include') return;
+      for (const argument of node.arguments ?? []) {
+        if (argument.value.kind === Kind.VARIABLE) directiveVariables.add(argument.value.name.value);
+      }
+    },
+  });
+  return { operation, fragments, directiveVariables: [...directiveVariables], skeletons: new Map() };
+}
 
 /**
  * Runs a query operation as one SQL statement when the compiler covers every field it selects;
- * null when it does not, and the resolvers run it instead.
+ * null when it does not, and the resolvers run it instead. `fallback` runs the resolvers for a
+ * request whose statement met a row it cannot render exactly (by default yoga's executor).
  */
-export function executeCompiled(_args: ExecutionArgs, _ctx: Context): Promise<ExecutionResult> | null {
-  return null;
+export function executeCompiled(
+  args: ExecutionArgs,
+  ctx: Context,
+  fallback: () => ExecutionResult | Promise<ExecutionResult> = () =>
+    normalizedExecutor({ ...args, contextValue: ctx }) as ExecutionResult | Promise<ExecutionResult>,
+): Promise<ExecutionResult> | null {
+  const entry = operationEntry(args.document, args.operationName);
+  if (!entry) return null;
+  const role = ctx.viewer.role;
+
+  const coerced = getVariableValues(
+    args.schema,
+    entry.operation.variableDefinitions ?? [],
+    args.variableValues ?? {},
+  );
+  if (coerced.errors) return null;
+  const variables = coerced.coerced;
+
+  const skeletonKey = `${role}:${entry.directiveVariables.map((name) => String(variables[name])).join(',')}`;
+  let compiled = entry.skeletons.get(skeletonKey);
+  if (compiled === undefined) {
+    const skeleton = safely(() =>
+      buildSkeleton(args.schema, entry.fragments, entry.operation.selectionSet, variables, role as Role),
+    );
+    compiled = skeleton ? { skeleton, variants: new Map() } : null;
+    if (entry.skeletons.size < MAX_SKELETONS) entry.skeletons.set(skeletonKey, compiled);
+    compiledStats.skeletons += 1;
+  }
+  if (!compiled) return null;
+
+  const env: BindEnv = { ctx, now: new Date() };
+  const bindings: Binding[] = [];
+  for (const site of compiled.skeleton.sites) {
+    const binding = safely(() => site.bind(getArgumentValues(site.def, site.node, variables), env));
+    if (!binding) return null;
+    bindings.push(binding);
+  }
+  const variantKey = bindings.map((b) => b.key).join('\u0001');
+  let variant = compiled.variants.get(variantKey);
+  if (!variant) {
+    const { skeleton } = compiled;
+    const built = safely(() => {
+      const g = new Gen(bindings);
+      const sql = skeleton.emit(g);
+      return { sql, getters: g.getters };
+    });
+    if (!built) return null;
+    variant = built;
+    if (compiled.variants.size < MAX_VARIANTS) compiled.variants.set(variantKey, variant);
+    compiledStats.variants += 1;
+  }
+  const params = variant.getters.map((get) => get(bindings, env));
+  return run(ctx, variant.sql, params, compiled.skeleton.audit, fallback);
+}
+
+async function run(
+  ctx: Context,
+  sql: string,
+  params: unknown[],
+  audit: boolean,
+  fallback: () => ExecutionResult | Promise<ExecutionResult>,
+): Promise<ExecutionResult> {
+  const [row] = await ctx.sql<{ data: string }>(sql, params);
+  const text = row?.data;
+  if (typeof text !== 'string' || text.includes(SENTINEL_TEXT)) {
+    compiledStats.fallbacks += 1;
+    return fallback();
+  }
+  compiledStats.executed += 1;
+  if (!audit) return { data: JSON.parse(text) };
+  // Case.extractedData read by a CLINICIAN or ADMIN: each such case object carries `"\u0000<id>"`
+  // under `$a` (not a possible response key; no data string starts with U+0000); the ids go to the
+  // loader the resolver uses.
+  const caseIds: string[] = [];
+  const data = JSON.parse(text, (key, value) => {
+    if (key !== '$a' || typeof value !== 'string' || value.charCodeAt(0) !== 0) return value;
+    caseIds.push(value.slice(1));
+    return undefined;
+  });
+  if (caseIds.length > 0) {
+    const results = await ctx.loaders.extractedDataView.loadMany(caseIds);
+    const failure = results.find((r) => r instanceof Error);
+    if (failure) throw failure;
+  }
+  return { data };
+}
+
+/** Anything the compiler or a resolver's own helper refuses is the resolvers' to answer. */
+function safely<T>(fn: () => T | null): T | null {
+  try {
+    return fn();
+  } catch {
+    return null;
+  }
 }
