@@ -112,6 +112,11 @@ beforeAll(async () => {
      WHERE id = (SELECT id FROM rulesets WHERE tenant_id = $1 ORDER BY id LIMIT 1)`,
     [A],
   );
+  await query(
+    db.ownerUrl,
+    `UPDATE case_codes SET code = 'X_1%\\' WHERE id = (SELECT id FROM case_codes WHERE tenant_id = $1 ORDER BY id OFFSET 5 LIMIT 1)`,
+    [A],
+  );
   const ids = await query<{ id: string }>(
     db.ownerUrl,
     'SELECT id FROM cases WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC',
@@ -293,6 +298,12 @@ const CORPUS: Case[] = [
     'cases search: wildcards are literal',
     `query ($f: CaseFilter) { cases(filter: $f, first: 50) { totalCount edges { node { uuid } } } }`,
     () => ({ f: { search: 'e06_1' } }),
+    true,
+  ],
+  [
+    'cases search: a code with _, % and a backslash, without case',
+    `query ($f: CaseFilter) { cases(filter: $f, first: 50) { totalCount edges { node { uuid codes { code } } } } }`,
+    () => ({ f: { search: 'x_1%\\' } }),
     true,
   ],
   [
@@ -539,4 +550,11 @@ describe('side effects and isolation', () => {
       'q3 clinician': 4,
     });
   });
+});
+
+test('search matches a code literally and without case, as Prisma does (ILIKE, escaped)', async () => {
+  const text = `query ($f: CaseFilter) { cases(filter: $f) { totalCount } }`;
+  const { compiled: took, body } = await same(text, { f: { search: 'x_1%\\' } }, ROLES[0] as string);
+  expect(took).toBe(true);
+  expect(body.data.cases.totalCount).toBe(1);
 });
