@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createTokenVerifier } from '../src/auth/jwt.js';
 import { loadConfig } from '../src/config.js';
 import { createPrismaClient } from '../src/db/client.js';
-import { PrismaClient } from '../src/generated/prisma/client.js';
+import type { PrismaClient } from '../src/generated/prisma/client.js';
 import { createLogger } from '../src/logger.js';
 import { createServer } from '../src/server.js';
 import {
@@ -108,34 +108,18 @@ export function summarizeSql(sql: string): string {
   return flat.length > 90 ? `${flat.slice(0, 90)}…` : flat;
 }
 
-/**
- * The statements of one request of each shape, with their parameters (for EXPLAIN). A pool whose
- * connections record what they send; the same adapter the server uses.
- */
+/** The statements of one request of each shape, with their parameters (for EXPLAIN). */
 export async function captureStatements(
   runtimeUrl: string,
   shapes: readonly Shape[],
   ctx: RequestContext,
 ): Promise<Record<string, SentStatement[]>> {
   let sent: SentStatement[] = [];
-  const pool = new pg.Pool({ connectionString: runtimeUrl, max: 1 });
-  pool.on('connect', (client) => {
-    const send = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
-    let previous: Promise<unknown> = Promise.resolve();
-    (client as { query: unknown }).query = (...args: unknown[]) => {
-      const [first, second] = args;
-      if (typeof first === 'string') sent.push({ text: first, values: Array.isArray(second) ? second : [] });
-      else if (first && typeof first === 'object' && 'text' in first) {
-        const config = first as { text: string; values?: unknown[] };
-        sent.push({ text: config.text, values: config.values ?? [] });
-      }
-      if (typeof args.at(-1) === 'function') return send(...args);
-      const result = previous.then(() => send(...args));
-      previous = result.catch(() => undefined);
-      return result;
-    };
+  const prisma = createPrismaClient({
+    url: runtimeUrl,
+    poolMax: 1,
+    onStatement: (text, values) => sent.push({ text, values }),
   });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   try {
     const send = await inProcessServer(runtimeUrl, prisma);
     const result: Record<string, SentStatement[]> = {};

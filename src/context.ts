@@ -6,7 +6,13 @@ import { AuthenticationError, type TokenClaims } from './auth/jwt.js';
 import { executeCompiled } from './compiled/index.js';
 import { statementCounter } from './db/client.js';
 import { databaseFailure } from './db/errors.js';
-import { type TenantDb, type TenantTransactionOptions, withRequest } from './db/tenant.js';
+import {
+  type RequestTransaction,
+  type RequestUser,
+  type TenantDb,
+  type TenantTransactionOptions,
+  withRequest,
+} from './db/tenant.js';
 import { serviceUnavailable, timedOut, unauthenticated, unexpected } from './errors.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import type { Logger } from './logger.js';
@@ -37,7 +43,7 @@ export interface Context extends RequestContext {
   /** The request's transaction; RLS sees only the viewer's tenant through it. */
   db: TenantDb;
   /** Runs one SQL statement in the request's transaction (the compiled queries of src/compiled). */
-  sql: <Row = Record<string, unknown>>(text: string, values?: unknown[]) => Promise<Row[]>;
+  sql: RequestTransaction['sql'];
   /** MEMBER_ID_HASH_KEY: raw member ids are hashed with it (src/domain/member-id.ts). */
   memberIdHashKey: string;
   /** SQL statements this request has sent so far, its transaction included (for the request log). */
@@ -96,7 +102,13 @@ export function useAuthentication(verify: (authorization: string | null) => Prom
  */
 export function useTenantTransaction(
   prisma: PrismaClient,
-  options: TenantTransactionOptions & { memberIdHashKey: string; compiledQueries: boolean; logger?: Logger },
+  options: TenantTransactionOptions & {
+    memberIdHashKey: string;
+    compiledQueries: boolean;
+    logger?: Logger;
+    /** An operation ran compiled, without errors (the fast lane may serve it from now on). */
+    onCompiled?: (args: ExecutionArgs) => void;
+  },
 ): Plugin {
   return {
     onExecute({ setExecuteFn, executeFn }) {
@@ -109,30 +121,24 @@ export function useTenantTransaction(
             withRequest(
               prisma,
               base.claims,
-              async ({ db, sql, user }) => {
-                if (!user) return { errors: [unauthenticated('no user with this subject in this tenant')] };
-                const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Role };
-                const actor: Actor = {
-                  userId: viewer.id,
-                  tenantId: viewer.tenantId,
-                  role: viewer.role,
-                  ipAddress: base.clientIp,
-                  userAgent: base.userAgent,
-                };
-                const contextValue: Context = {
-                  ...base,
-                  viewer,
-                  actor,
-                  db,
-                  sql,
-                  memberIdHashKey: options.memberIdHashKey,
-                  loaders: createLoaders(db, base, viewer),
-                  get statementCount() {
-                    return counter.count;
-                  },
-                };
-                const compiled = options.compiledQueries ? executeCompiled(args, contextValue) : null;
-                return compiled ?? executeFn({ ...args, contextValue });
+              async (tx) => {
+                if (!tx.user)
+                  return { errors: [unauthenticated('no user with this subject in this tenant')] };
+                const contextValue = resolverContext(base, tx, tx.user, counter, options.memberIdHashKey);
+                // The request log reads the viewer and the statement count from here.
+                (base as RequestContext & { execution?: Context }).execution = contextValue;
+                const resolve = () => executeFn({ ...args, contextValue });
+                let resolved = false;
+                const compiled = options.compiledQueries
+                  ? executeCompiled(args, contextValue, () => {
+                      resolved = true;
+                      return resolve();
+                    })
+                  : null;
+                if (!compiled) return resolve();
+                const result = await compiled;
+                if (!result.errors && !resolved) options.onCompiled?.(args);
+                return result;
               },
               { ...options, soleMutation: isSoleMutation(args) },
             ),
@@ -147,6 +153,36 @@ export function useTenantTransaction(
   };
 }
 
+/** The context resolvers (and compiled queries) see, inside the request's transaction. */
+export function resolverContext(
+  base: RequestContext,
+  { db, sql }: RequestTransaction,
+  user: RequestUser,
+  counter: { count: number },
+  memberIdHashKey: string,
+): Context {
+  const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Role };
+  const actor: Actor = {
+    userId: viewer.id,
+    tenantId: viewer.tenantId,
+    role: viewer.role,
+    ipAddress: base.clientIp,
+    userAgent: base.userAgent,
+  };
+  return {
+    ...base,
+    viewer,
+    actor,
+    db,
+    sql,
+    memberIdHashKey,
+    loaders: createLoaders(db, base, viewer),
+    get statementCount() {
+      return counter.count;
+    },
+  };
+}
+
 /** An operation that is one mutation field: its failure may roll back the whole transaction. */
 function isSoleMutation({ document, operationName }: ExecutionArgs): boolean {
   const operation = getOperationAST(document, operationName);
@@ -155,7 +191,7 @@ function isSoleMutation({ document, operationName }: ExecutionArgs): boolean {
 }
 
 /** What the client sees of an error; what is not meant for it is logged with the request id. */
-function exposeError(error: unknown, requestId: string, logger?: Logger): GraphQLError {
+export function exposeError(error: unknown, requestId: string, logger?: Logger): GraphQLError {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (original instanceof GraphQLError) return error as GraphQLError; // raised on purpose, with a code
   const path = error instanceof GraphQLError ? error.path : undefined;

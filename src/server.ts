@@ -1,10 +1,11 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { TokenVerifier } from './auth/jwt.js';
 import type { Config } from './config.js';
 import { createRequestContext, useAuthentication, useTenantTransaction } from './context.js';
 import { pendingMigrations } from './db/migrate.js';
+import { createFastLane, type FastLane } from './fast-lane.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { graphiqlDefaultQuery } from './graphiql.js';
 import type { Logger } from './logger.js';
@@ -28,6 +29,8 @@ export interface ServerDeps {
 export interface AppServer {
   yoga: YogaServerInstance<object, object>;
   http: Server;
+  /** Serves compiled queries without yoga's pipeline (src/fast-lane.ts); absent with COMPILED_QUERIES=false. */
+  fastLane: FastLane | undefined;
 }
 
 /** Builds the HTTP server without listening: tests drive `yoga.fetch`, src/index.ts listens. */
@@ -38,6 +41,17 @@ export function createServer({
   verifyToken,
   memberIdHashKey,
 }: ServerDeps): AppServer {
+  const fastLane = config.compiledQueries
+    ? createFastLane({
+        schema,
+        prisma,
+        verifyToken,
+        logger,
+        memberIdHashKey,
+        statementTimeoutMs: config.statementTimeoutMs,
+        maxCost: config.limits.cost,
+      })
+    : undefined;
   const yoga = createYoga<object, object>({
     schema,
     context: createRequestContext as never,
@@ -59,7 +73,7 @@ export function createServer({
     // useBodyLimit below does this, with a message that names the limit.
     maxRequestBodySize: false,
     plugins: [
-      // First: it times every request and wraps the execute function useTenantTransaction calls.
+      // First: it times every request.
       useRequestLog(logger),
       useHealthChecks(prisma),
       useBodyLimit(config.limits.bodyBytes),
@@ -71,12 +85,14 @@ export function createServer({
         memberIdHashKey,
         logger,
         compiledQueries: config.compiledQueries,
+        onCompiled: fastLane?.admit,
         statementTimeoutMs: config.statementTimeoutMs,
       }),
       ...(config.introspection ? [] : [useNoIntrospection()]),
     ],
   });
-  return { yoga, http: createHttpServer(yoga) };
+  const listener = yoga as unknown as RequestListener;
+  return { yoga, http: createHttpServer(fastLane ? fastLane.listener(listener) : listener), fastLane };
 }
 
 /** `/healthz` never touches the database; `/readyz` checks that it answers and is fully migrated. */

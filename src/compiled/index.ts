@@ -1,4 +1,3 @@
-import { normalizedExecutor } from '@graphql-tools/executor';
 import {
   type DocumentNode,
   type ExecutionArgs,
@@ -87,8 +86,8 @@ function analyze(document: DocumentNode, operationName: string | null | undefine
 export function executeCompiled(
   args: ExecutionArgs,
   ctx: Context,
-  fallback: () => ExecutionResult | Promise<ExecutionResult> = () =>
-    normalizedExecutor({ ...args, contextValue: ctx }) as ExecutionResult | Promise<ExecutionResult>,
+  /** Answers when the statement found a value it cannot render exactly (the resolvers, in practice). */
+  fallback: () => ExecutionResult | Promise<ExecutionResult>,
 ): Promise<ExecutionResult> | null {
   const entry = operationEntry(args.document, args.operationName);
   if (!entry) return null;

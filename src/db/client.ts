@@ -10,8 +10,8 @@ export interface DatabaseOptions {
   poolMax: number;
   /** An idle connection that broke (the server restarted, a backend was terminated). */
   onIdleError?: (error: Error) => void;
-  /** Called with the text of every statement sent: tests count statements per request with it. */
-  onStatement?: (sql: string) => void;
+  /** Called with every statement sent: tests count statements per request with it. */
+  onStatement?: (sql: string, values: unknown[]) => void;
 }
 
 const CONNECT_TIMEOUT_MS = 2_000;
@@ -122,12 +122,15 @@ export function createPrismaClient(options: DatabaseOptions): PrismaClient {
  * node-postgres queues overlapping queries itself but deprecates relying on it (an error in pg 9):
  * send them one after another here instead.
  */
-function queueStatements(client: pg.PoolClient, onStatement?: (sql: string) => void): void {
+function queueStatements(client: pg.PoolClient, onStatement?: DatabaseOptions['onStatement']): void {
   const send = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
   let previous: Promise<unknown> = Promise.resolve();
   (client as { query: unknown }).query = (...args: unknown[]) => {
-    const [first] = args;
-    onStatement?.(typeof first === 'string' ? first : String((first as { text?: string })?.text ?? ''));
+    if (onStatement) {
+      const [first, second] = args;
+      const config = typeof first === 'string' ? { text: first, values: second } : (first as pg.QueryConfig);
+      onStatement(config.text ?? '', Array.isArray(config.values) ? config.values : []);
+    }
     const counter = statementCounter.getStore();
     if (counter) counter.count++;
     // Callback-style calls (pool internals) are not queued: they return nothing to chain on.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { poolOf, type RequestConnection, requestConnection } from './client.js';
@@ -25,8 +26,11 @@ export interface RequestUser {
 /** What `fn` of `withRequest` gets: the tenant's Prisma client and its raw connection. */
 export interface RequestTransaction {
   db: TenantDb;
-  /** One statement on the request's connection, inside its transaction. */
-  sql<Row>(text: string, values?: unknown[]): Promise<Row[]>;
+  /**
+   * One statement on the request's connection, inside its transaction. `prepare`: as a named
+   * prepared statement, parsed and planned once per connection (see `preparedName`).
+   */
+  sql<Row>(text: string, values?: unknown[], options?: { prepare?: boolean }): Promise<Row[]>;
   /** Null when the token's subject is not a user of the claimed tenant. */
   user: RequestUser | null;
 }
@@ -108,9 +112,10 @@ async function inTenantTransaction<T>(
     const result = await requestConnection.run(request, () =>
       fn({
         db: prisma,
-        sql: async <Row>(text: string, values: unknown[] = []) => {
+        sql: async <Row>(text: string, values: unknown[] = [], options?: { prepare?: boolean }) => {
           if (!request.open) throw new Error('the request transaction has ended');
-          return (await client.query(text, values)).rows as Row[];
+          const name = options?.prepare ? preparedName(text) : undefined;
+          return (await client.query({ name, text, values })).rows as Row[];
         },
         user:
           user?.id && user.tenant_id && user.role
@@ -133,4 +138,22 @@ async function inTenantTransaction<T>(
     client.removeListener('error', ignore);
     (client as pg.PoolClient).release(broken);
   }
+}
+
+const preparedNames = new Map<string, string>();
+
+/**
+ * A prepared statement's name, from its text: node-postgres prepares a name once per connection
+ * and then only binds and executes it. PostgreSQL plans it with each execution's values 5 times,
+ * then may keep a generic plan: a statement whose plan depends on a value (a partial index's
+ * condition) should carry that value as a literal. Behind PgBouncer in transaction mode, named
+ * statements need its `max_prepared_statements` (1.21+).
+ */
+function preparedName(text: string): string {
+  let name = preparedNames.get(text);
+  if (!name) {
+    name = `q${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    if (preparedNames.size < 10_000) preparedNames.set(text, name);
+  }
+  return name;
 }

@@ -15,10 +15,8 @@ interface RequestRecord {
   started: number;
   operationName?: string | undefined;
   operationType?: string | undefined;
-  /** Yoga's context: the token's claims. */
-  context?: LoggedContext;
-  /** The resolvers' context, built by useTenantTransaction: the viewer. See `onExecute`. */
-  execution?: LoggedContext;
+  /** Yoga's context: the token's claims, and the resolvers' context useTenantTransaction built. */
+  context?: LoggedContext & { execution?: LoggedContext };
 }
 
 interface LoggedContext {
@@ -33,9 +31,9 @@ interface LoggedContext {
  * name and type, duration, HTTP status and, when the context has it, the SQL statement count. The
  * line never holds the document or the variables, so no token, member id or extracted data can
  * reach it. Every response carries `x-request-id`.
- *
- * Must come before `useTenantTransaction` in the plugin list: its `onExecute` then wraps the
- * execute function that plugin calls with the resolvers' context (see there).
+
+ * The viewer and the statement count come from the resolvers' context, which useTenantTransaction
+ * leaves on yoga's as `execution`.
  */
 export function useRequestLog(logger: Logger): Plugin {
   const records = new WeakMap<Request, RequestRecord>();
@@ -73,20 +71,13 @@ export function useRequestLog(logger: Logger): Plugin {
         record.operationType = operation?.operation;
       };
     },
-    onExecute({ executeFn, setExecuteFn }) {
-      // useTenantTransaction calls this with the context it builds (viewer, statement count).
-      setExecuteFn((args) => {
-        const context = args.contextValue as { request?: Request } & LoggedContext;
-        if (context.request) recordOf(context.request).execution = context;
-        return executeFn(args);
-      });
-    },
     onResponse({ request, response }) {
       const record = recordOf(request);
       response.headers.set('x-request-id', record.requestId);
-      const { context, execution } = record;
+      const { context } = record;
+      const execution = context?.execution;
       const url = new URL(request.url);
-      const line = {
+      writeRequestLine(logger, {
         requestId: record.requestId,
         method: request.method,
         path: url.pathname,
@@ -97,11 +88,28 @@ export function useRequestLog(logger: Logger): Plugin {
         operationName: record.operationName,
         operationType: record.operationType,
         statementCount: execution?.statementCount ?? context?.statementCount,
-      };
-      // Probes hit these every few seconds; their successes would drown the rest.
-      const probe = (url.pathname === '/healthz' || url.pathname === '/readyz') && response.status === 200;
-      const level = response.status >= 500 ? 'error' : probe ? 'debug' : 'info';
-      logger[level](line, 'request');
+      });
     },
   };
+}
+
+export interface RequestLine {
+  requestId: string;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  tenantId: string | undefined;
+  userId: string | undefined;
+  operationName: string | undefined;
+  operationType: string | undefined;
+  statementCount: number | undefined;
+}
+
+/** The request's log line (also written by the fast lane, src/fast-lane.ts). */
+export function writeRequestLine(logger: Logger, line: RequestLine): void {
+  // Probes hit these every few seconds; their successes would drown the rest.
+  const probe = (line.path === '/healthz' || line.path === '/readyz') && line.status === 200;
+  const level = line.status >= 500 ? 'error' : probe ? 'debug' : 'info';
+  logger[level](line, 'request');
 }

@@ -4,6 +4,7 @@ import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
 import { loadConfig } from '../../src/config.js';
 import { createPrismaClient } from '../../src/db/client.js';
 import { seedDatabase, seedIdentity } from '../../src/db/seed.js';
+import type { FastLane } from '../../src/fast-lane.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createLogger } from '../../src/logger.js';
 import { createServer } from '../../src/server.js';
@@ -29,6 +30,8 @@ export interface TestApp {
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** The same server on node:http, not listening: for tests that need a real socket. */
   http: Server;
+  /** The fast lane in front of yoga on `http` (src/fast-lane.ts). */
+  fastLane: FastLane | undefined;
   /** POST /graphql as the given seeded user (or with an explicit Authorization header). */
   gql<T = Record<string, unknown>>(
     query: string,
@@ -92,7 +95,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     onStatement: (sql) => statements.push(sql),
   });
   const verifyToken = await createTokenVerifier({ ...config.jwt, key: config.jwt.key });
-  const { yoga, http } = createServer({
+  const { yoga, http, fastLane } = createServer({
     config,
     prisma,
     logger: createLogger(config, options.logStream),
@@ -114,6 +117,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     prisma,
     fetch,
     http,
+    fastLane,
     token,
     statements,
     async gql(query, variables, as = { email: 'admin@test-clinic.com' }) {

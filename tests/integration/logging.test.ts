@@ -177,12 +177,15 @@ test('the SQL statement count is logged when the context carries one', async () 
     logging: false,
     plugins: [
       useRequestLog(logger),
-      // Stands in for the database layer, which counts the statements on the resolvers' context.
+      // Stands in for the database layer, which leaves the resolvers' context (with its statement
+      // count) on yoga's as `execution`.
       {
         onExecute({ executeFn, setExecuteFn }) {
-          setExecuteFn((args) =>
-            executeFn({ ...args, contextValue: { ...args.contextValue, statementCount: 3 } }),
-          );
+          setExecuteFn((args) => {
+            const contextValue = { ...args.contextValue, statementCount: 3 };
+            Object.assign(args.contextValue as object, { execution: contextValue });
+            return executeFn({ ...args, contextValue });
+          });
         },
       } satisfies Plugin,
     ],
