@@ -1,5 +1,3 @@
-import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
 import { createTokenVerifier } from '../src/auth/jwt.js';
 import { loadConfig } from '../src/config.js';
 import { createPrismaClient } from '../src/db/client.js';
