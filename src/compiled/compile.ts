@@ -285,10 +285,18 @@ const matchingRulesets: FieldCompiler = ({ b, alias, nodes }) => {
 
 /** The rows of one page, as the connection's fields need them. */
 interface Rows {
-  /** FROM item: the fetched rows (page size + 1) as `row` with `__n`, 1 = nearest to the cursor. */
-  from: () => string;
-  /** SQL: the page size. */
-  size: () => string;
+  /**
+   * FROM item of the page as `row`. Numbered: the page and one row more (whether there are more),
+   * each with `__n`, 1 = nearest to the cursor. Otherwise just the page's rows, in fetch order
+   * (a forward page whose connection reads neither pageInfo nor the order of `__n`).
+   */
+  from: (numbered: boolean) => string;
+  /**
+   * The page size (a validated integer, 0–100), written into the statement as a literal: with a
+   * parameter PostgreSQL's generic plan of a prepared statement guesses a tenth of the table for
+   * each LIMIT, and keeps planning every execution afresh.
+   */
+  size: number;
   backward: boolean;
   /** Root lists: whether a cursor was given (a constant of the statement). */
   cursorGiven: boolean;
@@ -309,6 +317,8 @@ function connectionEmit(
   const type = b.type(connectionType);
   const parts: ((rows: Rows, g: Gen) => string)[] = [];
   let needsRows = false;
+  /** pageInfo reads the extra row and the first/last of `__n`. */
+  let numbered = false;
   for (const [key, fieldNodes] of b.subfields(type, nodes)) {
     const name = (fieldNodes[0] as FieldNode).name.value;
     const k = jsonKey(key);
@@ -332,20 +342,23 @@ function connectionEmit(
         } else return null;
       }
       if (edgeParts.length > 50) return null;
-      parts.push(
-        (rows, g) =>
-          `${k}, coalesce(json_agg(json_build_object(${edgeParts.map((p) => p(rows, g)).join(', ')}) ORDER BY ${row}.__n${rows.backward ? ' DESC' : ''}) FILTER (WHERE ${row}.__n <= ${rows.size()}), '[]'::json)`,
+      parts.push((rows, g) =>
+        numbered || rows.backward
+          ? `${k}, coalesce(json_agg(json_build_object(${edgeParts.map((p) => p(rows, g)).join(', ')}) ORDER BY ${row}.__n${rows.backward ? ' DESC' : ''}) FILTER (WHERE ${row}.__n <= ${rows.size}), '[]'::json)`
+          : // The page's rows come in their order (an ordered subquery under a plain aggregate).
+            `${k}, coalesce(json_agg(json_build_object(${edgeParts.map((p) => p(rows, g)).join(', ')})), '[]'::json)`,
       );
     } else if (name === 'pageInfo') {
       needsRows = true;
+      numbered = true;
       const pageInfo = b.type('PageInfo');
       const infoParts: ((rows: Rows) => string)[] = [];
       for (const [infoKey, infoNodes] of b.subfields(pageInfo, fieldNodes)) {
         const infoName = (infoNodes[0] as FieldNode).name.value;
         const ik = jsonKey(infoKey);
-        const more = (rows: Rows) => `count(*) > ${rows.size()}`;
+        const more = (rows: Rows) => `count(*) > ${rows.size}`;
         const pick = (rows: Rows, desc: boolean) =>
-          `(array_agg(${rows.cursor} ORDER BY ${row}.__n${desc ? ' DESC' : ''}) FILTER (WHERE ${row}.__n <= ${rows.size()}))[1]`;
+          `(array_agg(${rows.cursor} ORDER BY ${row}.__n${desc ? ' DESC' : ''}) FILTER (WHERE ${row}.__n <= ${rows.size}))[1]`;
         switch (infoName) {
           case '__typename':
             infoParts.push(() => `${ik}, 'PageInfo'::text`);
@@ -376,13 +389,28 @@ function connectionEmit(
   return (g, rowsOf) => {
     const rows = rowsOf(g);
     const object = `json_build_object(${parts.map((p) => p(rows, g)).join(', ')})`;
-    return needsRows ? `(SELECT ${object} FROM ${rows.from()})` : object;
+    return needsRows ? `(SELECT ${object} FROM ${rows.from(numbered || rows.backward)})` : object;
   };
 }
 
-/** `SELECT … LIMIT` in the fetch order, numbered: the FROM item of a page. */
-function pageFrom(table: string, where: string, orderX: string, orderQ: string, limit: string, row: string) {
-  return `(SELECT q.*, row_number() OVER (ORDER BY ${orderQ}) AS __n FROM (SELECT * FROM ${table} x WHERE ${where} ORDER BY ${orderX} LIMIT ${limit}) q) ${row}`;
+/**
+ * `SELECT … LIMIT` in the fetch order: the FROM item of a page. Numbered: `take` rows (the page and
+ * the one beyond it) with `__n`; otherwise the `size` rows of the page, in their order.
+ */
+function pageFrom(
+  table: string,
+  where: string,
+  order: { x: string; q: string },
+  page: { size: number; take: number },
+  row: string,
+  numbered: boolean,
+) {
+  for (const n of [page.size, page.take]) {
+    if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Untranslatable('page size');
+  }
+  if (!numbered)
+    return `(SELECT * FROM ${table} x WHERE ${where} ORDER BY ${order.x} LIMIT ${page.size}) ${row}`;
+  return `(SELECT q.*, row_number() OVER (ORDER BY ${order.q}) AS __n FROM (SELECT * FROM ${table} x WHERE ${where} ORDER BY ${order.x} LIMIT ${page.take}) q) ${row}`;
 }
 
 /** JSON.stringify of a sort key's value as encodeCursor writes it (`{"d": iso}` for dates). */
@@ -549,8 +577,8 @@ function rootList(spec: RootListSpec): FieldCompiler {
         keyset: whereSql(spec.model, page.where, 'x', values),
         orderX: orderBySql(spec.model, page.orderBy, 'x'),
         orderQ: orderBySql(spec.model, page.orderBy, 'q'),
-        limit: `{${values.push(String(page.take)) - 1}}::int`,
-        size: `{${values.push(String(page.window.size)) - 1}}::int`,
+        take: page.take,
+        size: page.window.size,
         backward: page.window.backward,
         cursorGiven: page.window.cursor !== null,
         orderName: order.name,
@@ -564,8 +592,8 @@ function rootList(spec: RootListSpec): FieldCompiler {
           keyset: string;
           orderX: string;
           orderQ: string;
-          limit: string;
-          size: string;
+          take: number;
+          size: number;
           backward: boolean;
           cursorGiven: boolean;
           orderName: string;
@@ -575,16 +603,16 @@ function rootList(spec: RootListSpec): FieldCompiler {
         const where = () => g.fill(site, s.where);
         const order = spec.order({ orderBy: s.orderName });
         return {
-          from: () =>
+          from: (numbered) =>
             pageFrom(
               table,
               `${where()} AND ${g.fill(site, s.keyset)}`,
-              s.orderX,
-              s.orderQ,
-              g.fill(site, s.limit),
+              { x: s.orderX, q: s.orderQ },
+              s,
               row,
+              numbered,
             ),
-          size: () => g.fill(site, s.size),
+          size: s.size,
           backward: s.backward,
           cursorGiven: s.cursorGiven,
           count: () => `(SELECT count(*) FROM ${table} x WHERE ${where()})`,
@@ -636,8 +664,8 @@ function relatedConnection(options: {
         where: whereSql(options.model, query.where, 'x', values),
         orderX: orderBySql(options.model, orderBy, 'x'),
         orderQ: orderBySql(options.model, orderBy, 'q'),
-        limit: `{${values.push(String(size + 1)) - 1}}::int`,
-        size: `{${values.push(String(size)) - 1}}::int`,
+        take: size + 1,
+        size,
         backward,
       };
       return { key: JSON.stringify(shape), values, shape };
@@ -649,14 +677,14 @@ function relatedConnection(options: {
           where: string;
           orderX: string;
           orderQ: string;
-          limit: string;
-          size: string;
+          take: number;
+          size: number;
           backward: boolean;
         };
         const where = () => `${link} AND ${g.fill(site, s.where)}`;
         return {
-          from: () => pageFrom(table, where(), s.orderX, s.orderQ, g.fill(site, s.limit), row),
-          size: () => g.fill(site, s.size),
+          from: (numbered) => pageFrom(table, where(), { x: s.orderX, q: s.orderQ }, s, row, numbered),
+          size: s.size,
           backward: s.backward,
           cursorGiven: false,
           count: () => `(SELECT count(*) FROM ${table} x WHERE ${where()})`,
@@ -702,28 +730,29 @@ const caseEvents: FieldCompiler = ({ b, alias, nodes, def }) => {
   const site = b.site(def, nodes[0] as FieldNode, (args) => {
     if (args.after != null || args.before != null) return null;
     const { size, backward } = pageWindow(args as PageArgs);
-    const values = [String(size === 0 ? 0 : size + 1), String(size)];
-    return { key: String(backward), values, shape: { backward } };
+    const shape = { backward, size, take: size === 0 ? 0 : size + 1 };
+    return { key: JSON.stringify(shape), values: [], shape };
   });
   return (g) =>
     conn(g, () => {
-      const { backward } = g.shape(site) as { backward: boolean };
+      const page = g.shape(site) as { backward: boolean; size: number; take: number };
+      const { backward } = page;
       const dir = backward ? 'ASC' : 'DESC';
       const where = () =>
         `x.tenant_id = ${g.tenant()} AND x.entity_type = 'case' AND x.entity_id = ${alias}.id`;
       const ts = `to_char(${row}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
       const json = `'["CaseEvents","' || ${ts} || '","' || ${row}.id::text || '"]'`;
       return {
-        from: () =>
+        from: (numbered) =>
           pageFrom(
             'events',
             where(),
-            `x.created_at ${dir}, x.id ${dir}`,
-            `q.created_at ${dir}, q.id ${dir}`,
-            `${g.fill(site, '{0}')}::int`,
+            { x: `x.created_at ${dir}, x.id ${dir}`, q: `q.created_at ${dir}, q.id ${dir}` },
+            page,
             row,
+            numbered,
           ),
-        size: () => `${g.fill(site, '{1}')}::int`,
+        size: page.size,
         backward,
         cursorGiven: false,
         count: () => `(SELECT count(*) FROM events x WHERE ${where()})`,

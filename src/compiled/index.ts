@@ -145,7 +145,10 @@ async function run(
   audit: boolean,
   fallback: () => ExecutionResult | Promise<ExecutionResult>,
 ): Promise<ExecutionResult> {
-  const [row] = await ctx.sql<{ data: string }>(sql, params);
+  // A named prepared statement: parsed and planned once per connection and variant; the values
+  // that decide a plan (page sizes, enum filters) are literals of the text, so its generic plan
+  // is the custom plan.
+  const [row] = await ctx.sql<{ data: string }>(sql, params, { prepare: true });
   const text = row?.data;
   if (typeof text !== 'string' || text.includes(SENTINEL_TEXT)) {
     compiledStats.fallbacks += 1;

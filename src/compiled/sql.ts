@@ -50,13 +50,32 @@ export interface Relation {
   link: [string, string][];
 }
 
+/**
+ * A column: `vocab`, for the enum columns, is their vocabulary (the CHECK constraints of the
+ * migrations): a filter value from it is written into the statement as a literal, not a
+ * parameter. These come from GraphQL enums, so a statement has few such texts, and its generic
+ * plan (prepared statements) still sees them: a partial index on `status IN ('pending',
+ * 'in_progress')` serves `status = ANY('{pending,in_progress}')` only when the planner sees the
+ * values. Anything else stays a parameter.
+ */
+export interface Column {
+  col: string;
+  type: ColumnType;
+  vocab?: readonly string[];
+}
+
 export interface Model {
   table: string;
-  columns: Record<string, { col: string; type: ColumnType }>;
+  columns: Record<string, Column>;
   relations?: Record<string, Relation>;
 }
 
-const c = (col: string, type: ColumnType) => ({ col, type });
+const c = (col: string, type: ColumnType, vocab?: readonly string[]): Column =>
+  vocab ? { col, type, vocab } : { col, type };
+
+const CASE_STATUS = ['pending', 'approved', 'denied', 'more_info_needed'];
+const TASK_STATUS = ['pending', 'in_progress', 'completed', 'cancelled'];
+const PRIORITY = ['low', 'normal', 'high', 'urgent'];
 
 export const MODELS: Record<string, Model> = {
   Case: {
@@ -68,8 +87,8 @@ export const MODELS: Record<string, Model> = {
       createdBy: c('created_by', 'uuid'),
       memberIdHash: c('member_id_hash', 'text'),
       payer: c('payer', 'text'),
-      status: c('status', 'text'),
-      priority: c('priority', 'text'),
+      status: c('status', 'text', CASE_STATUS),
+      priority: c('priority', 'text', PRIORITY),
       priorityRank: c('priority_rank', 'int'),
       createdAt: c('created_at', 'ts'),
       updatedAt: c('updated_at', 'ts'),
@@ -91,7 +110,7 @@ export const MODELS: Record<string, Model> = {
       id: c('id', 'uuid'),
       caseId: c('case_id', 'uuid'),
       tenantId: c('tenant_id', 'uuid'),
-      codeType: c('code_type', 'text'),
+      codeType: c('code_type', 'text', ['CPT', 'HCPCS']),
       code: c('code', 'text'),
       createdAt: c('created_at', 'ts'),
     },
@@ -104,8 +123,8 @@ export const MODELS: Record<string, Model> = {
       tenantId: c('tenant_id', 'uuid'),
       assignedTo: c('assigned_to', 'uuid'),
       title: c('title', 'text'),
-      status: c('status', 'text'),
-      priority: c('priority', 'text'),
+      status: c('status', 'text', TASK_STATUS),
+      priority: c('priority', 'text', PRIORITY),
       priorityRank: c('priority_rank', 'int'),
       dueDate: c('due_date', 'ts'),
       completedAt: c('completed_at', 'ts'),
@@ -118,7 +137,7 @@ export const MODELS: Record<string, Model> = {
     columns: {
       id: c('id', 'uuid'),
       tenantId: c('tenant_id', 'uuid'),
-      role: c('role', 'text'),
+      role: c('role', 'text', ['admin', 'clinician', 'staff']),
       email: c('email', 'text'),
       createdAt: c('created_at', 'ts'),
     },
@@ -128,7 +147,7 @@ export const MODELS: Record<string, Model> = {
     columns: {
       id: c('id', 'uuid'),
       tenantId: c('tenant_id', 'uuid'),
-      status: c('status', 'text'),
+      status: c('status', 'text', ['pending', 'processing', 'completed', 'failed']),
       createdAt: c('created_at', 'ts'),
     },
   },
@@ -160,7 +179,7 @@ export const MODELS: Record<string, Model> = {
       id: c('id', 'uuid'),
       tenantId: c('tenant_id', 'uuid'),
       entityId: c('entity_id', 'uuid'),
-      action: c('action', 'text'),
+      action: c('action', 'text', ['create', 'update', 'delete', 'view']),
       createdAt: c('created_at', 'ts'),
     },
   },
@@ -207,7 +226,7 @@ export function whereSql(modelName: string, where: unknown, alias: string, value
     }
     const column = model.columns[key];
     if (!column) throw new Untranslatable(key);
-    parts.push(fieldSql(`${alias}.${column.col}`, column.type, value, values));
+    parts.push(fieldSql(`${alias}.${column.col}`, column, value, values));
   }
   return parts.length === 0 ? 'TRUE' : parts.length === 1 ? (parts[0] as string) : `(${parts.join(' AND ')})`;
 }
@@ -249,10 +268,16 @@ function scalarParam(value: unknown, type: ColumnType): unknown {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function fieldSql(col: string, type: ColumnType, value: unknown, values: unknown[]): string {
+/** A value of an enum column's vocabulary as a literal; anything else as a parameter. */
+function operand(values: unknown[], value: unknown, column: Column): string {
+  if (typeof value === 'string' && column.vocab?.includes(value)) return `${lit(value)}::text`;
+  return placeholder(values, scalarParam(value, column.type), column.type);
+}
+
+function fieldSql(col: string, column: Column, value: unknown, values: unknown[]): string {
+  const { type } = column;
   if (value === null) return `${col} IS NULL`;
-  if (typeof value !== 'object' || value instanceof Date)
-    return `${col} = ${placeholder(values, scalarParam(value, type), type)}`;
+  if (typeof value !== 'object' || value instanceof Date) return `${col} = ${operand(values, value, column)}`;
   const ops = value as Record<string, unknown>;
   const insensitive = ops.mode === 'insensitive';
   if (ops.mode !== undefined && !insensitive) throw new Untranslatable('mode');
@@ -268,9 +293,7 @@ function fieldSql(col: string, type: ColumnType, value: unknown, values: unknown
     }
     switch (op) {
       case 'equals':
-        parts.push(
-          v === null ? `${col} IS NULL` : `${col} = ${placeholder(values, scalarParam(v, type), type)}`,
-        );
+        parts.push(v === null ? `${col} IS NULL` : `${col} = ${operand(values, v, column)}`);
         break;
       case 'not':
         if (v !== null) throw new Untranslatable('not');
@@ -280,7 +303,11 @@ function fieldSql(col: string, type: ColumnType, value: unknown, values: unknown
       case 'notIn': {
         if (!Array.isArray(v) || type !== 'text' || !v.every((x) => typeof x === 'string'))
           throw new Untranslatable(op);
-        const list = placeholder(values, arrayLiteral(v as string[]), 'text[]');
+        const { vocab } = column;
+        const list =
+          vocab && v.every((x) => vocab.includes(x as string))
+            ? `${lit(arrayLiteral(v as string[]))}::text[]`
+            : placeholder(values, arrayLiteral(v as string[]), 'text[]');
         parts.push(op === 'in' ? `${col} = ANY(${list})` : `${col} <> ALL(${list})`);
         break;
       }
@@ -290,7 +317,7 @@ function fieldSql(col: string, type: ColumnType, value: unknown, values: unknown
       case 'gte': {
         if (v === null) throw new Untranslatable(op);
         const sqlOp = { lt: '<', lte: '<=', gt: '>', gte: '>=' }[op];
-        parts.push(`${col} ${sqlOp} ${placeholder(values, scalarParam(v, type), type)}`);
+        parts.push(`${col} ${sqlOp} ${operand(values, v, column)}`);
         break;
       }
       default:
