@@ -176,7 +176,7 @@ export function resolverContext(
     db,
     sql,
     memberIdHashKey,
-    loaders: createLoaders(db, base, viewer),
+    loaders: createLoaders(sql, base, viewer),
     get statementCount() {
       return counter.count;
     },
@@ -204,20 +204,18 @@ export function exposeError(error: unknown, requestId: string, logger?: Logger):
   return unexpected(requestId);
 }
 
-function createLoaders(db: TenantDb, request: RequestContext, viewer: Viewer): Loaders {
+function createLoaders(sql: RequestTransaction['sql'], request: RequestContext, viewer: Viewer): Loaders {
   return {
+    // One statement for all the cases a request reads, prepared: the compiled queries' only other
+    // statement, so it stays as cheap as theirs.
     extractedDataView: new DataLoader(async (caseIds) => {
-      await db.auditLog.createMany({
-        data: caseIds.map((entityId) => ({
-          tenantId: viewer.tenantId,
-          userId: viewer.id,
-          action: 'view',
-          entityType: 'case',
-          entityId,
-          ipAddress: request.clientIp,
-          userAgent: request.userAgent,
-        })),
-      });
+      await sql(
+        `INSERT INTO audit_logs (id, tenant_id, user_id, action, entity_type, entity_id, ip_address, user_agent)
+         SELECT gen_random_uuid(), $1::uuid, $2::uuid, 'view', 'case', entity_id, $3, $4
+         FROM unnest($5::uuid[]) AS entity_id`,
+        [viewer.tenantId, viewer.id, request.clientIp, request.userAgent, caseIds],
+        { prepare: true },
+      );
       return caseIds.map(() => true as const);
     }),
   };

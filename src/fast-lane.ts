@@ -168,6 +168,7 @@ export function createFastLane(options: FastLaneOptions): FastLane {
       operationName: entry.displayName,
       operationType: entry.operationType,
       statementCount: counter.count,
+      fastLane: true,
     });
     return true;
   }

@@ -104,6 +104,8 @@ export interface RequestLine {
   operationName: string | undefined;
   operationType: string | undefined;
   statementCount: number | undefined;
+  /** Answered by the fast lane (src/fast-lane.ts). */
+  fastLane?: true;
 }
 
 /** The request's log line (also written by the fast lane, src/fast-lane.ts). */
