@@ -272,12 +272,13 @@ const matchingRulesets: FieldCompiler = ({ b, alias, nodes }) => {
   const k = b.alias('k');
   const inner = objectEmit(b, 'Ruleset', r, nodes);
   if (!inner) return null;
+  // One pass over the case's codes (their upper forms, whether any is not ASCII), one over the
+  // candidates (the matching ones aggregated, whether any candidate is not ASCII).
   return (g) => {
     const candidates = `${r}.tenant_id = ${g.tenant()} AND ${r}.is_active AND ${r}.payer = ${alias}.payer`;
-    const codes = `FROM case_codes ${k} WHERE ${k}.case_id = ${alias}.id AND ${k}.tenant_id = ${alias}.tenant_id`;
-    const nonAscii = `(EXISTS (SELECT 1 ${codes} AND octet_length(${k}.code) <> length(${k}.code)) OR EXISTS (SELECT 1 FROM rulesets ${r} WHERE ${candidates} AND octet_length(${r}.procedure) <> length(${r}.procedure)))`;
-    const list = `(SELECT coalesce(json_agg(${inner(g)} ORDER BY ${r}.payer COLLATE "C", ${r}.procedure COLLATE "C", ${r}.id), '[]'::json) FROM rulesets ${r} WHERE ${candidates} AND upper(${r}.procedure) IN (SELECT upper(${k}.code) ${codes}))`;
-    return `CASE WHEN ${nonAscii} THEN ${SENTINEL} ELSE ${list} END`;
+    const codes = `(SELECT array_agg(upper(${k}.code)) AS codes, bool_or(octet_length(${k}.code) <> length(${k}.code)) AS odd FROM case_codes ${k} WHERE ${k}.case_id = ${alias}.id AND ${k}.tenant_id = ${alias}.tenant_id) ${k}`;
+    const list = `LATERAL (SELECT coalesce(json_agg(${inner(g)} ORDER BY ${r}.payer COLLATE "C", ${r}.procedure COLLATE "C", ${r}.id) FILTER (WHERE upper(${r}.procedure) = ANY(${k}.codes)), '[]'::json) AS list, bool_or(octet_length(${r}.procedure) <> length(${r}.procedure)) AS odd FROM rulesets ${r} WHERE ${candidates}) ${r}_l`;
+    return `(SELECT CASE WHEN ${k}.odd OR ${r}_l.odd THEN ${SENTINEL} ELSE ${r}_l.list END FROM ${codes}, ${list})`;
   };
 };
 
@@ -870,16 +871,18 @@ const FIELDS: Record<string, Record<string, FieldCompiler>> = {
     payer: column('payer'),
     procedure: column('procedure'),
     // fromRulesJson: lists keep their strings, turnaround a string or '', notes a string or null.
+    // `->` of a value that is not an object is NULL, as a key of `{}` would be. The string
+    // elements of an array, in order (strict: of anything else, silently none).
     rules: ({ b, alias, nodes }) => {
-      const o = `(CASE WHEN jsonb_typeof(${alias}.rules_json) = 'object' THEN ${alias}.rules_json ELSE '{}'::jsonb END)`;
+      const v = (key: string) => `${alias}.rules_json->'${key}'`;
       const strings = (key: string) =>
-        `(SELECT coalesce(json_agg(e ORDER BY n), '[]'::json) FROM jsonb_array_elements(CASE WHEN jsonb_typeof(${o}->'${key}') = 'array' THEN ${o}->'${key}' ELSE '[]'::jsonb END) WITH ORDINALITY AS a(e, n) WHERE jsonb_typeof(e) = 'string')`;
-      const turnaround = `coalesce(nullif(${o}->'typical_turnaround', 'null'::jsonb), ${o}->'typicalTurnaround')`;
+        `coalesce(jsonb_path_query_array(${v(key)}, 'strict $[*] ? (@.type() == "string")', '{}', true), '[]'::jsonb)`;
+      const alternative = `CASE WHEN jsonb_typeof(${v('typicalTurnaround')}) = 'string' THEN ${v('typicalTurnaround')} ELSE '""'::jsonb END`;
       return embeddedEmit(b, 'RulesetRules', nodes, {
         requirements: strings('requirements'),
         documentation: strings('documentation'),
-        typicalTurnaround: `CASE WHEN jsonb_typeof(${turnaround}) = 'string' THEN ${turnaround} ELSE '""'::jsonb END`,
-        notes: `CASE WHEN jsonb_typeof(${o}->'notes') = 'string' THEN ${o}->'notes' ELSE 'null'::jsonb END`,
+        typicalTurnaround: `CASE coalesce(jsonb_typeof(${v('typical_turnaround')}), 'null') WHEN 'string' THEN ${v('typical_turnaround')} WHEN 'null' THEN ${alternative} ELSE '""'::jsonb END`,
+        notes: `CASE WHEN jsonb_typeof(${v('notes')}) = 'string' THEN ${v('notes')} ELSE 'null'::jsonb END`,
       });
     },
     isActive: column('is_active'),

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
 import { compiledStats } from '../../src/compiled/index.js';
@@ -23,6 +24,8 @@ const ROLES = ['admin@test-clinic.com', 'clinician@test-clinic.com', 'staff@test
 interface App {
   post(query: string, variables: Record<string, unknown> | undefined, email: string): Promise<string>;
   statements: string[];
+  /** Every statement with its values. */
+  sent: { text: string; values: unknown[] }[];
   prisma: PrismaClient;
 }
 
@@ -42,10 +45,14 @@ async function app(compiledQueries: boolean): Promise<App> {
   });
   if (!config.jwt.key) throw new Error('no key');
   const statements: string[] = [];
+  const sent: App['sent'] = [];
   const prisma = createPrismaClient({
     url: db.runtimeUrl,
     poolMax: 3,
-    onStatement: (s) => statements.push(s),
+    onStatement: (text, values) => {
+      statements.push(text);
+      if (sent.length < 1000) sent.push({ text, values });
+    },
   });
   const { yoga } = createServer({
     config,
@@ -57,6 +64,7 @@ async function app(compiledQueries: boolean): Promise<App> {
   const tokens = new Map<string, string>();
   return {
     statements,
+    sent,
     prisma,
     async post(text, variables, email) {
       let token = tokens.get(email);
@@ -557,4 +565,88 @@ test('search matches a code literally and without case, as Prisma does (ILIKE, e
   const { compiled: took, body } = await same(text, { f: { search: 'x_1%\\' } }, ROLES[0] as string);
   expect(took).toBe(true);
   expect(body.data.cases.totalCount).toBe(1);
+});
+
+describe('statements that plan well as prepared statements', () => {
+  /** The data statement of one compiled request of `name` (bench/queries), with its values. */
+  async function dataStatement(name: string, variables?: Record<string, unknown>) {
+    compiled.sent.length = 0;
+    const body = await compiled.post(
+      file(`bench/queries/${name}.graphql`),
+      variables,
+      'staff@test-clinic.com',
+    );
+    expect(body.startsWith('200 {"data"')).toBe(true);
+    const statement = compiled.sent.find((s) => s.text.startsWith('SELECT json_build_object'));
+    if (!statement) throw new Error('no data statement');
+    return statement;
+  }
+
+  test('page sizes and enum filter values are literals of the text; ids and tenants are parameters', async () => {
+    const q1 = await dataStatement('q1');
+    expect(q1.text).toContain('LIMIT 50)');
+    expect(q1.text).toContain('LIMIT 10)');
+    expect(q1.text).not.toMatch(/LIMIT \$/);
+    // A forward page that reads no pageInfo: no numbering window.
+    expect(q1.text).not.toContain('row_number()');
+    const q3 = await dataStatement('q3');
+    expect(q3.text).toContain(`x.status = ANY('{"pending","in_progress"}'::text[])`);
+    expect(q3.values).toHaveLength(2);
+    const q2 = await dataStatement('q2', { caseId: caseIds[3] });
+    expect(q2.values).toHaveLength(2);
+  });
+
+  test("Q3's generic plan can use the partial index of open tasks", async () => {
+    const q3 = await dataStatement('q3');
+    const client = new pg.Client({ connectionString: db.runtimeUrl });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT set_config('app.tenant_id', $1, true)", [A]);
+      // Other paths off: what is left is the partial index, if its predicate is provable without values.
+      await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      await client.query('SET LOCAL enable_seqscan = off');
+      await client.query('SET LOCAL enable_bitmapscan = off');
+      await client.query(`PREPARE q3 AS ${q3.text}`);
+      const args = q3.values.map((v) => `'${String(v).replaceAll("'", "''")}'`).join(', ');
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE q3(${args})`);
+      const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toContain('tasks_open_tenant_id_assigned_to_due_date_id_idx');
+      expect(plan).not.toMatch(/\bSort\b/);
+    } finally {
+      await client.query('ROLLBACK');
+      await client.end();
+    }
+  });
+
+  test('odd rules JSON renders as the resolvers render it', async () => {
+    const [row] = await query<{ id: string; rules_json: unknown }>(
+      db.ownerUrl,
+      'SELECT id, rules_json FROM rulesets WHERE tenant_id = $1 ORDER BY id OFFSET 1 LIMIT 1',
+      [A],
+    );
+    const id = row?.id as string;
+    const text = `query ($id: ID!) { ruleset(id: $id) { rules { requirements documentation typicalTurnaround notes } } }`;
+    try {
+      for (const rules of [
+        '{"typical_turnaround": null, "typicalTurnaround": "x", "requirements": [["a"], "b", {"c": "d"}, "e\\u00e9"]}',
+        '{"typical_turnaround": 5, "typicalTurnaround": "x", "documentation": "abc", "notes": null}',
+        '{"typical_turnaround": "y", "typicalTurnaround": "x", "requirements": {"a": "b"}, "notes": "n"}',
+        '{"typicalTurnaround": 7, "requirements": []}',
+        '[1, "a"]',
+        '"s"',
+        'null',
+        '{}',
+      ]) {
+        await query(db.ownerUrl, 'UPDATE rulesets SET rules_json = $2::jsonb WHERE id = $1', [id, rules]);
+        const result = await same(text, { id: encodeGlobalID('Ruleset', id) }, ROLES[0] as string);
+        expect(result.compiled, rules).toBe(true);
+      }
+    } finally {
+      await query(db.ownerUrl, 'UPDATE rulesets SET rules_json = $2::jsonb WHERE id = $1', [
+        id,
+        JSON.stringify(row?.rules_json),
+      ]);
+    }
+  });
 });
