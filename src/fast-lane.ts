@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { DocumentNode, ExecutionArgs, GraphQLSchema } from 'graphql';
 import { getOperationAST, getVariableValues } from 'graphql';
 import { AuthenticationError, type TokenVerifier } from './auth/jwt.js';
-import { executeCompiled } from './compiled/index.js';
+import { DATA_TEXT, executeCompiled } from './compiled/index.js';
 import { type RequestContext, resolverContext } from './context.js';
 import { statementCounter } from './db/client.js';
 import { withRequest } from './db/tenant.js';
@@ -140,7 +140,8 @@ export function createFastLane(options: FastLaneOptions): FastLane {
               },
             );
             if (!result || result.errors) throw TO_YOGA;
-            return JSON.stringify(result);
+            const text = (result as { [DATA_TEXT]?: string })[DATA_TEXT];
+            return text === undefined ? JSON.stringify(result) : `{"data":${text}}`;
           },
           { statementTimeoutMs: options.statementTimeoutMs },
         ),

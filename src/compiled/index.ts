@@ -155,7 +155,7 @@ async function run(
     return fallback();
   }
   compiledStats.executed += 1;
-  if (!audit) return { data: JSON.parse(text) };
+  if (!audit) return withDataText(text);
   // Case.extractedData read by a CLINICIAN or ADMIN: each such case object carries `"\u0000<id>"`
   // under `$a` (not a possible response key; no data string starts with U+0000); the ids go to the
   // loader the resolver uses.
@@ -171,6 +171,24 @@ async function run(
     if (failure) throw failure;
   }
   return { data };
+}
+
+/**
+ * The statement's JSON text, on a result of the compiled path: the fast lane writes it as it is
+ * (`{"data":<text>}`), the same JSON that `JSON.stringify` of the parsed value would give, up to
+ * whitespace. `data` is parsed only when read (yoga's serializer, a test).
+ */
+export const DATA_TEXT = Symbol('compiled data text');
+
+function withDataText(text: string): ExecutionResult & { [DATA_TEXT]: string } {
+  let data: ExecutionResult['data'];
+  return {
+    get data() {
+      data ??= JSON.parse(text) as ExecutionResult['data'];
+      return data;
+    },
+    [DATA_TEXT]: text,
+  };
 }
 
 /** Anything the compiler or a resolver's own helper refuses is the resolvers' to answer. */
