@@ -16,6 +16,8 @@ import {
 export interface SentStatement {
   text: string;
   values: unknown[];
+  /** Sent as a named prepared statement (planned once per connection, then possibly generically). */
+  prepared: boolean;
 }
 
 /**
@@ -116,7 +118,7 @@ export async function captureStatements(
   const prisma = createPrismaClient({
     url: runtimeUrl,
     poolMax: 1,
-    onStatement: (text, values) => sent.push({ text, values }),
+    onStatement: (text, values, prepared) => sent.push({ text, values, prepared }),
   });
   try {
     const send = await inProcessServer(runtimeUrl, prisma);

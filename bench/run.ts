@@ -283,8 +283,10 @@ function explainMarkdown(
     `Written by \`npm run bench -- --tenants ${scale.tenants} --cases ${scale.casesPerTenant} --explain\` on ` +
       `${new Date().toISOString().slice(0, 10)}. Each data statement of one request of the shape, as the ` +
       'runtime role with the tenant set (RLS in the plan), EXPLAIN (ANALYZE, BUFFERS) inside a transaction ' +
-      'that is rolled back. Execution and planning times are medians over 15 EXPLAIN ANALYZE runs without ' +
-      'per-node timing; the plans shown come from a first run on a new connection, whose planning is slower. ' +
+      'that is rolled back. A statement the server prepares (the compiled queries) is explained as its 7th ' +
+      'execution on the connection (`EXPLAIN EXECUTE`), so with the plan the server then uses, generic or not, ' +
+      'and its small planning time; the others as unnamed statements. Execution and planning times are medians ' +
+      'over 15 EXPLAIN ANALYZE runs without per-node timing. ' +
       'Requests one at a time over HTTP to the production server (200 per shape, after the checks):',
     '',
     table(

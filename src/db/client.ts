@@ -10,8 +10,8 @@ export interface DatabaseOptions {
   poolMax: number;
   /** An idle connection that broke (the server restarted, a backend was terminated). */
   onIdleError?: (error: Error) => void;
-  /** Called with every statement sent: tests count statements per request with it. */
-  onStatement?: (sql: string, values: unknown[]) => void;
+  /** Called with every statement sent (`prepared`: a named one): tests count statements per request with it. */
+  onStatement?: (sql: string, values: unknown[], prepared: boolean) => void;
 }
 
 const CONNECT_TIMEOUT_MS = 2_000;
@@ -128,8 +128,9 @@ function queueStatements(client: pg.PoolClient, onStatement?: DatabaseOptions['o
   (client as { query: unknown }).query = (...args: unknown[]) => {
     if (onStatement) {
       const [first, second] = args;
-      const config = typeof first === 'string' ? { text: first, values: second } : (first as pg.QueryConfig);
-      onStatement(config.text ?? '', Array.isArray(config.values) ? config.values : []);
+      const config: pg.QueryConfig =
+        typeof first === 'string' ? { text: first, values: second as unknown[] } : (first as pg.QueryConfig);
+      onStatement(config.text ?? '', Array.isArray(config.values) ? config.values : [], Boolean(config.name));
     }
     const counter = statementCounter.getStore();
     if (counter) counter.count++;
