@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SCALE } from './data.js';
 import { openBenchDatabase, prepareBenchDatabase } from './db.js';
-import { BENCH_JWT, BENCH_MEMBER_ID_HASH_KEY, SHAPES } from './shapes.js';
+import { BENCH_JWT, BENCH_MEMBER_ID_HASH_KEY, SERVER_NODE_FLAGS, SHAPES } from './shapes.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const HARNESS = path.resolve(process.env.PEER_BENCH_DIR ?? path.join(ROOT, '../shared/peer-bench'));
@@ -73,7 +73,7 @@ const target = {
   dbRole: 'prior_auth_bench_runtime',
   globalIds: { caseId: 'Case' },
   start: {
-    command: ['node', path.join(ROOT, 'dist/index.js')],
+    command: ['node', ...SERVER_NODE_FLAGS, path.join(ROOT, 'dist/index.js')],
     env: {
       PORT: String(PORT),
       HOST: '127.0.0.1',

@@ -38,6 +38,7 @@ import {
   loadContexts,
   type RequestContext,
   requestsFor,
+  SERVER_NODE_FLAGS,
   SHAPE_TITLES,
   SHAPES,
   type Shape,
@@ -414,6 +415,7 @@ async function main(): Promise<void> {
     const server = await startServer({
       nodeArgs: [
         ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+        ...SERVER_NODE_FLAGS,
         path.join(ROOT, 'dist/index.js'),
       ],
       env: {
@@ -520,7 +522,7 @@ async function main(): Promise<void> {
         '',
         `\`${command}\` on ${result.date.slice(0, 16).replace('T', ' ')} UTC. ${info.cpu}, ${info.memGiB} GiB, ` +
           `${info.os}; Node ${info.node}; ${info.postgres}; load average at start ${info.loadAverageAtStart.join(', ')}.`,
-        `\`node dist/index.js\` with NODE_ENV=production as \`${BENCH_RUNTIME_LOGIN.user}\` (member of prior_auth_app, ` +
+        `\`node ${SERVER_NODE_FLAGS.join(' ')} dist/index.js\` with NODE_ENV=production as \`${BENCH_RUNTIME_LOGIN.user}\` (member of prior_auth_app, ` +
           `RLS on), DB_POOL_MAX ${options.pool}; autocannon in the runner's process, ${options.connections} connections, ` +
           `${options.rounds} round(s) per shape of ${options.warmupS} s warm-up + ${options.durationS} s measured; ` +
           `requests rotate over ${contexts.length} users of ${new Set(contexts.map((c) => c.tenantId)).size} tenants.`,

@@ -22,6 +22,8 @@ export const BENCH_JWT = {
 };
 export const BENCH_MEMBER_ID_HASH_KEY = 'bench-only-member-id-hash-key-0123456789';
 export const M1_TITLE_PREFIX = 'bench-m1';
+/** How production runs the server (package.json `start:prod`, the Dockerfile): the bench does the same. */
+export const SERVER_NODE_FLAGS = ['--max-old-space-size=128'];
 
 export function operation(shape: Shape): string {
   return readFileSync(new URL(`queries/${shape}.graphql`, import.meta.url), 'utf8');
