@@ -340,7 +340,7 @@ function profileMarkdown(shape: Shape, summary: ProfileSummary, rps: number, opt
   return [
     `### CPU profile of the server under ${shape.toUpperCase()} load`,
     '',
-    `\`npm run bench -- --profile ${shape}\` on ${new Date().toISOString().slice(0, 10)}: \`node --cpu-prof dist/index.js\`, ` +
+    `\`npm run bench -- --profile ${shape}\` on ${new Date().toISOString().slice(0, 10)}: \`node --cpu-prof ${SERVER_NODE_FLAGS.join(' ')} dist/index.js\`, ` +
       `${options.connections} connections, ${options.durationS} s measured after ${options.warmupS} s warm-up ` +
       `(${fmt(rps, 0)} req/s with the profiler on). ${fmt(summary.busyMs / 1000)} s of the server's ` +
       `${fmt(summary.totalMs / 1000)} s sampled were busy; shares below are of the busy time.`,
