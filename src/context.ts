@@ -14,6 +14,7 @@ import {
   withRequest,
 } from './db/tenant.js';
 import { serviceUnavailable, timedOut, unauthenticated, unexpected } from './errors.js';
+import type { LaneRequest } from './fast-lane.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import type { Logger } from './logger.js';
 import type { Actor } from './services/audit.js';
@@ -33,6 +34,8 @@ export interface RequestContext {
   claims: TokenClaims;
   clientIp: string | null;
   userAgent: string | null;
+  /** The database failed under the fast lane for this request: report it, do not run it again. */
+  databaseFailure?: unknown;
 }
 
 /** The context every resolver sees: the viewer and a database handle scoped to their tenant. */
@@ -73,6 +76,7 @@ export function createRequestContext({
     claims,
     clientIp: req?.socket.remoteAddress ?? null,
     userAgent: request.headers.get('user-agent'),
+    databaseFailure: (req as LaneRequest | undefined)?.databaseFailure,
   };
 }
 
@@ -116,6 +120,7 @@ export function useTenantTransaction(
         const base = args.contextValue as RequestContext;
         const expose = (error: unknown) => exposeError(error, base.requestId, options.logger);
         const counter = { count: 0 };
+        if (base.databaseFailure !== undefined) return { errors: [expose(base.databaseFailure)] };
         try {
           const result = (await statementCounter.run(counter, () =>
             withRequest(

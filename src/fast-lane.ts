@@ -5,6 +5,7 @@ import { AuthenticationError, type TokenVerifier } from './auth/jwt.js';
 import { DATA_TEXT, executeCompiled } from './compiled/index.js';
 import { type RequestContext, resolverContext } from './context.js';
 import { statementCounter } from './db/client.js';
+import { databaseFailure } from './db/errors.js';
 import { withRequest } from './db/tenant.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import type { Logger } from './logger.js';
@@ -64,6 +65,9 @@ const CONTENT_TYPE: Record<string, string> = {
   'application/json': 'application/json; charset=utf-8',
   'application/graphql-response+json': 'application/graphql-response+json; charset=utf-8',
 };
+
+/** A request the lane hands to yoga after the database failed under it (src/context.ts reports it). */
+export type LaneRequest = IncomingMessage & { databaseFailure?: unknown };
 
 /** Thrown inside the transaction to roll it back and hand the request to yoga. */
 const TO_YOGA = Symbol('to yoga');
@@ -148,7 +152,12 @@ export function createFastLane(options: FastLaneOptions): FastLane {
       );
     } catch (error) {
       if (error === TO_YOGA) return false;
-      // A database failure: yoga runs the request again and reports it as it does (TIMEOUT, 503).
+      if (databaseFailure(error)) {
+        // Yoga reports it as it always does (TIMEOUT, or 503), without running the statement again.
+        (req as LaneRequest).databaseFailure = error;
+      } else {
+        options.logger.warn({ requestId: base.requestId, err: error }, 'fast lane failed; yoga answers');
+      }
       return false;
     }
     res.writeHead(200, {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { signToken } from '../../src/auth/jwt.js';
 import { stableUuid } from '../../src/db/seed.js';
@@ -149,4 +150,38 @@ test('what the lane does not serve gets yoga’s answer: errors, CORS, other Acc
   expect(created.data.createTask.task.title).toBe('through the lane');
 
   expect(served()).toBe(before);
+});
+
+test('a statement that times out in the lane is reported as yoga reports it, not run again', async () => {
+  const slow = await startTestApp({ env: { DB_STATEMENT_TIMEOUT_MS: '300' } });
+  await new Promise<void>((resolve) => slow.http.listen(0, '127.0.0.1', resolve));
+  const slowUrl = `http://127.0.0.1:${(slow.http.address() as AddressInfo).port}/graphql`;
+  const send = async () =>
+    fetch(slowUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        authorization: `Bearer ${await slow.token('staff@test-clinic.com')}`,
+      },
+      body: JSON.stringify({ query: Q3 }),
+    });
+  const locker = new pg.Client({ connectionString: slow.db.ownerUrl });
+  try {
+    expect((await send()).status).toBe(200); // admitted
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE');
+    slow.statements.length = 0;
+    const response = await send();
+    const body = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+    expect(body.errors?.[0]?.extensions?.code).toBe('TIMEOUT');
+    // The lane's attempt is the only data statement: yoga reported its failure without a second.
+    expect(slow.statements.filter((s) => s.includes('json_build_object')).length).toBe(1);
+  } finally {
+    await locker.query('ROLLBACK').catch(() => undefined);
+    await locker.end();
+    await new Promise((resolve) => slow.http.close(resolve));
+    await slow.close();
+  }
 });
