@@ -185,3 +185,13 @@ test('a statement that times out in the lane is reported as yoga reports it, not
     await slow.close();
   }
 });
+
+test('an operation admitted for an ADMIN is still refused to STAFF: the role decides in the lane too', async () => {
+  const body = { query: '{ auditLogs(first: 1) { edges { node { action } } } }' };
+  const { byLane } = await twice(body, { email: 'admin@test-clinic.com' });
+  expect(byLane).toBe(true);
+  const served = app.fastLane?.served ?? 0;
+  const staff = JSON.parse((await post(body, { email: 'staff@test-clinic.com' })).text);
+  expect(staff.errors[0].extensions.code).toBe('FORBIDDEN');
+  expect(app.fastLane?.served).toBe(served);
+});
