@@ -10,6 +10,7 @@ import {
 import { collectFields, collectSubfields } from 'graphql/execution/collectFields.js';
 import { can } from '../auth/permissions.js';
 import type { Context, Role } from '../context.js';
+import { auditLogsWhere } from '../schema/audit-logs/queries.js';
 import { CASE_ORDERS, type CaseOrder, caseWhere } from '../schema/cases/inputs.js';
 import { decodeRowId } from '../schema/common/ids.js';
 import {
@@ -19,8 +20,11 @@ import {
   pageWindow,
   type SortKey,
 } from '../schema/common/pagination.js';
+import { eventsWhere } from '../schema/events/queries.js';
+import { ingestionsWhere } from '../schema/ingestions/queries.js';
 import { RULESET_ORDER, rulesetWhere } from '../schema/rulesets/inputs.js';
 import { nestedTaskQuery, TASK_ORDERS, type TaskOrder, taskWhere } from '../schema/tasks/inputs.js';
+import { usersWhere } from '../schema/users/queries.js';
 import {
   globalIdExpr,
   lit,
@@ -484,17 +488,14 @@ const ROOT_LISTS: Record<string, RootListSpec> = {
     model: 'User',
     typeName: 'User',
     connection: 'UserConnection',
-    where: (args, { ctx }) => ({ tenantId: ctx.viewer.tenantId, ...(args.role ? { role: args.role } : {}) }),
+    where: (args, { ctx }) => usersWhere(ctx.viewer.tenantId, args),
     order: () => ({ name: 'CREATED_AT_DESC', keys: NEWEST_FIRST }),
   },
   ingestions: {
     model: 'Ingestion',
     typeName: 'Ingestion',
     connection: 'IngestionConnection',
-    where: (args, { ctx }) => ({
-      tenantId: ctx.viewer.tenantId,
-      ...(args.status ? { status: args.status } : {}),
-    }),
+    where: (args, { ctx }) => ingestionsWhere(ctx.viewer.tenantId, args),
     order: () => ({ name: 'CREATED_AT_DESC', keys: NEWEST_FIRST }),
   },
   rulesets: {
@@ -510,11 +511,7 @@ const ROOT_LISTS: Record<string, RootListSpec> = {
     model: 'Event',
     typeName: 'Event',
     connection: 'EventConnection',
-    where: (args, { ctx }) => ({
-      tenantId: ctx.viewer.tenantId,
-      ...(args.entityId ? { entityId: args.entityId } : {}),
-      ...(args.eventType != null ? { eventType: args.eventType } : {}),
-    }),
+    where: (args, { ctx }) => eventsWhere(ctx.viewer.tenantId, args),
     order: () => ({ name: 'CREATED_AT_DESC', keys: NEWEST_FIRST }),
   },
   auditLogs: {
@@ -522,11 +519,7 @@ const ROOT_LISTS: Record<string, RootListSpec> = {
     typeName: 'AuditLog',
     connection: 'AuditLogConnection',
     role: (role) => can(role, 'auditLog:read'),
-    where: (args, { ctx }) => ({
-      tenantId: ctx.viewer.tenantId,
-      ...(args.entityId ? { entityId: args.entityId } : {}),
-      ...(args.action ? { action: args.action } : {}),
-    }),
+    where: (args, { ctx }) => auditLogsWhere(ctx.viewer.tenantId, args),
     order: () => ({ name: 'CREATED_AT_DESC', keys: NEWEST_FIRST }),
   },
 };

@@ -16,26 +16,32 @@ builder.queryField('events', (t) =>
         entityId: t.arg({ type: 'UUID', description: 'Only events about this entity' }),
         eventType: t.arg.string({ description: 'Only events of this type, e.g. case.status_changed' }),
       },
-      resolve: (_root, args, ctx, info) => {
-        const where: Prisma.EventWhereInput = {
-          tenantId: ctx.viewer.tenantId,
-          ...(args.entityId ? { entityId: args.entityId } : {}),
-          ...(args.eventType != null ? { eventType: args.eventType } : {}),
-        };
-        return rootList({
+      resolve: (_root, args, ctx, info) =>
+        rootList({
           context: ctx,
           info,
           args,
           delegate: ctx.db.event,
-          where: where,
+          where: eventsWhere(ctx.viewer.tenantId, args),
           orderName: 'CREATED_AT_DESC',
           order: NEWEST_FIRST,
-        }) as never;
-      },
+        }) as never,
     },
     EventConnection,
   ),
 );
+
+/** `events`' filter (the resolver's and the compiled query's, src/compiled). */
+export function eventsWhere(
+  tenantId: string,
+  args: { entityId?: string | null; eventType?: string | null },
+): Prisma.EventWhereInput {
+  return {
+    tenantId,
+    ...(args.entityId ? { entityId: args.entityId } : {}),
+    ...(args.eventType != null ? { eventType: args.eventType } : {}),
+  };
+}
 
 // ---- Case.events -----------------------------------------------------------------------------
 //

@@ -10,22 +10,25 @@ builder.queryField('ingestions', (t) =>
       type: Ingestion,
       description: "The clinic's ingestions (e-mails and PDFs), newest first",
       args: { status: t.arg({ type: IngestionStatus, description: 'Only ingestions in this state' }) },
-      resolve: (_root, args, ctx, info) => {
-        const where: Prisma.IngestionWhereInput = {
-          tenantId: ctx.viewer.tenantId,
-          ...(args.status ? { status: args.status } : {}),
-        };
-        return rootList({
+      resolve: (_root, args, ctx, info) =>
+        rootList({
           context: ctx,
           info,
           args,
           delegate: ctx.db.ingestion,
-          where: where,
+          where: ingestionsWhere(ctx.viewer.tenantId, args),
           orderName: 'CREATED_AT_DESC',
           order: NEWEST_FIRST,
-        }) as never;
-      },
+        }) as never,
     },
     IngestionConnection,
   ),
 );
+
+/** `ingestions`' filter (the resolver's and the compiled query's, src/compiled). */
+export function ingestionsWhere(
+  tenantId: string,
+  args: { status?: string | null },
+): Prisma.IngestionWhereInput {
+  return { tenantId, ...(args.status ? { status: args.status } : {}) };
+}

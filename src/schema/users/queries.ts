@@ -1,4 +1,5 @@
 import { builder } from '../../builder.js';
+import type { Prisma } from '../../generated/prisma/client.js';
 import { UserRole } from '../common/enums.js';
 import { NEWEST_FIRST, rootList } from '../common/pagination.js';
 import { User, UserConnection } from './types.js';
@@ -15,7 +16,7 @@ builder.queryField('users', (t) =>
           info,
           args,
           delegate: ctx.db.user,
-          where: { tenantId: ctx.viewer.tenantId, ...(args.role ? { role: args.role } : {}) },
+          where: usersWhere(ctx.viewer.tenantId, args),
           orderName: 'CREATED_AT_DESC',
           order: NEWEST_FIRST,
         }) as never,
@@ -23,3 +24,8 @@ builder.queryField('users', (t) =>
     UserConnection,
   ),
 );
+
+/** `users`' filter (the resolver's and the compiled query's, src/compiled). */
+export function usersWhere(tenantId: string, args: { role?: string | null }): Prisma.UserWhereInput {
+  return { tenantId, ...(args.role ? { role: args.role } : {}) };
+}
