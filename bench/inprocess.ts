@@ -39,6 +39,7 @@ async function inProcessServer(runtimeUrl: string, prisma: PrismaClient) {
   const { yoga } = createServer({
     config,
     prisma,
+    databaseUrl: runtimeUrl,
     logger: createLogger(config),
     verifyToken,
     memberIdHashKey: BENCH_MEMBER_ID_HASH_KEY,

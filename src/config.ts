@@ -39,6 +39,7 @@ const envSchema = z.object({
   DB_POOL_MAX: positiveInt(10),
   DB_STATEMENT_TIMEOUT_MS: positiveInt(5000),
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
+  SHUTDOWN_DEADLINE_MS: positiveInt(5_000),
   JWT_SECRET: optionalString.refine((v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32, {
     message: 'must be at least 32 bytes',
   }),
@@ -100,6 +101,7 @@ const configSchema = envSchema
     dbPoolMax: env.DB_POOL_MAX,
     statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
     jwt: {
       /** Unset: none was configured (development then uses the generated secret in DATA_DIR). */
       key: jwtKeySource(env),

@@ -5,7 +5,7 @@ import type { Plugin } from 'graphql-yoga';
 import { AuthenticationError, type TokenClaims } from './auth/jwt.js';
 import { executeCompiled } from './compiled/index.js';
 import { statementCounter } from './db/client.js';
-import { databaseFailure } from './db/errors.js';
+import { databaseFailure, describeDatabaseError } from './db/errors.js';
 import {
   type RequestTransaction,
   type RequestUser,
@@ -16,7 +16,7 @@ import {
 import { serviceUnavailable, timedOut, unauthenticated, unexpected } from './errors.js';
 import type { LaneRequest } from './fast-lane.js';
 import type { PrismaClient } from './generated/prisma/client.js';
-import type { Logger } from './logger.js';
+import { createLogThrottle, type Logger } from './logger.js';
 import type { Actor } from './services/audit.js';
 
 export type Role = 'admin' | 'clinician' | 'staff';
@@ -195,6 +195,9 @@ function isSoleMutation({ document, operationName }: ExecutionArgs): boolean {
   return operation?.operation === 'mutation' && selections.length === 1 && selections[0]?.kind === Kind.FIELD;
 }
 
+/** Database failures are logged once per interval and kind, not once per failed request. */
+const databaseFailureLog = createLogThrottle();
+
 /** What the client sees of an error; what is not meant for it is logged with the request id. */
 export function exposeError(error: unknown, requestId: string, logger?: Logger): GraphQLError {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
@@ -202,7 +205,10 @@ export function exposeError(error: unknown, requestId: string, logger?: Logger):
   const path = error instanceof GraphQLError ? error.path : undefined;
   const failure = databaseFailure(original);
   if (failure) {
-    logger?.warn({ requestId, path, failure, err: original }, `database ${failure}`);
+    const cause = describeDatabaseError(original);
+    databaseFailureLog(`${failure}:${cause}`, (suppressed) =>
+      logger?.warn({ requestId, path, failure, cause, suppressed }, `database ${failure}`),
+    );
     return failure === 'timeout' ? timedOut(requestId) : serviceUnavailable(requestId);
   }
   logger?.error({ requestId, path, err: original }, 'unexpected error');

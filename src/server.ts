@@ -4,7 +4,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { TokenVerifier } from './auth/jwt.js';
 import type { Config } from './config.js';
 import { createRequestContext, useAuthentication, useTenantTransaction } from './context.js';
-import { pendingMigrations } from './db/migrate.js';
+import { createReadinessCheck, type ReadinessCheck } from './db/readiness.js';
 import { createFastLane, type FastLane } from './fast-lane.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { graphiqlDefaultQuery } from './graphiql.js';
@@ -16,6 +16,8 @@ import { schema } from './schema/index.js';
 export interface ServerDeps {
   config: Config;
   prisma: PrismaClient;
+  /** The runtime login's URL: `/readyz` opens a connection of its own with it. */
+  databaseUrl: string;
   logger: Logger;
   /**
    * Verifies bearer tokens (`createTokenVerifier`). Built by the caller: its key may come from
@@ -31,16 +33,23 @@ export interface AppServer {
   http: Server;
   /** Serves compiled queries without yoga's pipeline (src/fast-lane.ts); absent with COMPILED_QUERIES=false. */
   fastLane: FastLane | undefined;
+  /** From now on `/readyz` answers 503 "shutting down", so load balancers stop sending requests. */
+  drain(): void;
+  /** Closes what the server holds besides the request pool (the readiness probe's connection). */
+  close(): Promise<void>;
 }
 
 /** Builds the HTTP server without listening: tests drive `yoga.fetch`, src/index.ts listens. */
 export function createServer({
   config,
   prisma,
+  databaseUrl,
   logger,
   verifyToken,
   memberIdHashKey,
 }: ServerDeps): AppServer {
+  const readiness = createReadinessCheck(databaseUrl);
+  const state = { draining: false };
   const fastLane = config.compiledQueries
     ? createFastLane({
         schema,
@@ -75,7 +84,7 @@ export function createServer({
     plugins: [
       // First: it times every request.
       useRequestLog(logger),
-      useHealthChecks(prisma),
+      useHealthChecks(readiness, state),
       useBodyLimit(config.limits.bodyBytes),
       // Before any limit that needs the document: an unauthenticated client learns nothing from it.
       useAuthentication(verifyToken),
@@ -92,31 +101,30 @@ export function createServer({
     ],
   });
   const listener = yoga as unknown as RequestListener;
-  return { yoga, http: createHttpServer(fastLane ? fastLane.listener(listener) : listener), fastLane };
+  return {
+    yoga,
+    http: createHttpServer(fastLane ? fastLane.listener(listener) : listener),
+    fastLane,
+    drain: () => {
+      state.draining = true;
+    },
+    close: () => readiness.close(),
+  };
 }
 
-/** `/healthz` never touches the database; `/readyz` checks that it answers and is fully migrated. */
-function useHealthChecks(prisma: PrismaClient): Plugin {
+/**
+ * `/healthz` never touches the database; `/readyz` checks, on a connection of its own, that the
+ * database answers and is fully migrated, and turns 503 once the server drains.
+ */
+function useHealthChecks(readiness: ReadinessCheck, state: { draining: boolean }): Plugin {
   const json = (status: number, body: unknown) =>
     new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   return {
     async onRequest({ url, endResponse }) {
       if (url.pathname === '/healthz') return endResponse(json(200, { status: 'ok' }));
       if (url.pathname !== '/readyz') return;
-      try {
-        const rows = await prisma.$queryRaw<{ migration_name: string }[]>`
-          SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
-        const pending = await pendingMigrations(rows.map((r) => r.migration_name));
-        if (pending.length > 0) {
-          return endResponse(
-            json(503, { status: 'unavailable', reason: `pending migrations: ${pending.join(', ')}` }),
-          );
-        }
-        endResponse(json(200, { status: 'ok' }));
-      } catch (error) {
-        const reason = error instanceof Error ? error.message.split('\n')[0] : 'unreachable';
-        endResponse(json(503, { status: 'unavailable', reason: `database: ${reason}` }));
-      }
+      const reason = state.draining ? 'shutting down' : await readiness.check();
+      endResponse(reason ? json(503, { status: 'unavailable', reason }) : json(200, { status: 'ok' }));
     },
   };
 }

@@ -2,12 +2,18 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { DatabaseStalledError } from './errors.js';
 
 export { PrismaClient };
 
 export interface DatabaseOptions {
   url: string;
   poolMax: number;
+  /**
+   * How long a caller waits for a pooled connection, a new one's connect included (pg-pool's
+   * `connectionTimeoutMillis`). The server passes DB_STATEMENT_TIMEOUT_MS; tools keep 2 s.
+   */
+  connectTimeoutMs?: number;
   /** An idle connection that broke (the server restarted, a backend was terminated). */
   onIdleError?: (error: Error) => void;
   /** Called with every statement sent (`prepared`: a named one): tests count statements per request with it. */
@@ -15,6 +21,11 @@ export interface DatabaseOptions {
 }
 
 const CONNECT_TIMEOUT_MS = 2_000;
+/**
+ * TCP keepalive on every connection: a peer that vanished without closing (a crashed host, a
+ * partition) is noticed on idle pooled connections instead of at the next request's statement.
+ */
+const KEEPALIVE_DELAY_MS = 10_000;
 
 /**
  * Counts the statements sent on behalf of whatever runs inside `statementCounter.run(counter, …)`:
@@ -105,8 +116,10 @@ export function createPrismaClient(options: DatabaseOptions): PrismaClient {
   const pool = new RequestRoutingPool({
     connectionString: options.url,
     max: options.poolMax,
-    // A database that does not answer fails the request fast (503) instead of queueing it forever.
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // A database that does not answer fails the request (503) instead of queueing it forever.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
   });
   pool.on('connect', (client) => queueStatements(client, options.onStatement));
   // The pool drops the broken connection and opens a new one on the next request; unhandled,
@@ -118,9 +131,26 @@ export function createPrismaClient(options: DatabaseOptions): PrismaClient {
 }
 
 /**
+ * When the statements of a checked-out connection must have been answered (epoch ms): set by the
+ * request transaction (src/db/tenant.ts) for as long as it holds the connection.
+ */
+const deadlines = new WeakMap<pg.PoolClient, number>();
+
+/**
+ * Bounds every statement sent on `client` by `at` on the client side. The server's own
+ * statement_timeout cancels slow statements; this catches the server that does not answer at all
+ * (stopped, partitioned away, a pooler waiting for it), which no server-side setting can.
+ */
+export function setDeadline(client: pg.PoolClient, at: number | undefined): void {
+  if (at === undefined) deadlines.delete(client);
+  else deadlines.set(client, at);
+}
+
+/**
  * A request runs in one transaction, so resolvers that run in parallel share its connection.
  * node-postgres queues overlapping queries itself but deprecates relying on it (an error in pg 9):
- * send them one after another here instead.
+ * send them one after another here instead. Each is sent with the time left before the
+ * connection's deadline as its read timeout.
  */
 function queueStatements(client: pg.PoolClient, onStatement?: DatabaseOptions['onStatement']): void {
   const send = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
@@ -136,8 +166,37 @@ function queueStatements(client: pg.PoolClient, onStatement?: DatabaseOptions['o
     if (counter) counter.count++;
     // Callback-style calls (pool internals) are not queued: they return nothing to chain on.
     if (typeof args.at(-1) === 'function') return send(...args);
-    const result = previous.then(() => send(...args));
+    const result = previous.then(() => sendBeforeDeadline(client, send, args));
     previous = result.catch(() => undefined);
     return result;
   };
+}
+
+function sendBeforeDeadline(
+  client: pg.PoolClient,
+  send: (...args: unknown[]) => Promise<unknown>,
+  args: unknown[],
+): Promise<unknown> {
+  const deadline = deadlines.get(client);
+  const [first, second] = args;
+  // A submittable (a Query object) carries its own options; nothing of ours is sent that way.
+  if (deadline === undefined || (typeof first === 'object' && first !== null && 'submit' in first)) {
+    return send(...args);
+  }
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return Promise.reject(stalled(client));
+  const config = typeof first === 'string' ? { text: first, values: second } : (first as object);
+  return send({ ...config, query_timeout: remaining }).catch((error: unknown) => {
+    throw error instanceof Error && error.message === 'Query read timeout' ? stalled(client) : error;
+  });
+}
+
+/**
+ * The connection is past its deadline: whatever it is waiting for will never be used, and the
+ * protocol state is unknown, so its socket is closed (the server rolls back the transaction
+ * when it notices) and the pool replaces it.
+ */
+function stalled(client: pg.PoolClient): DatabaseStalledError {
+  (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  return new DatabaseStalledError("the database did not answer within the request's time limit");
 }

@@ -39,11 +39,25 @@ function violatedConstraint(error: unknown): string | undefined {
 }
 
 /**
+ * The database did not answer a statement before the request's deadline (a stalled server, a
+ * network partition): the connection it ran on is closed, and the request gets a 503.
+ */
+export class DatabaseStalledError extends Error {
+  override name = 'DatabaseStalledError';
+}
+
+/** The process is stopping and takes no new database work (src/db/shutdown.ts). */
+export class DatabaseClosingError extends Error {
+  override name = 'DatabaseClosingError';
+}
+
+/**
  * Failures of the database itself, which the client can do nothing about but wait:
  * `timeout` (a statement ran past the statement timeout) or `unavailable` (the server is gone,
- * restarting, or refused us). Undefined for everything else.
+ * restarting, stalled, or refused us). Undefined for everything else.
  */
 export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | undefined {
+  if (error instanceof DatabaseStalledError || error instanceof DatabaseClosingError) return 'unavailable';
   const prismaCode = (error as { code?: unknown }).code;
   const cause = (error as { meta?: { driverAdapterError?: { cause?: { kind?: string; code?: string } } } })
     .meta?.driverAdapterError?.cause;
@@ -53,12 +67,35 @@ export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | und
   // P1001 unreachable, P1002 timed out reaching it, P1017 connection closed, P2024 no pooled connection in time
   if (['P1001', 'P1002', 'P1017', 'P2024'].includes(String(prismaCode))) return 'unavailable';
   if (cause?.kind === 'DatabaseNotReachable' || cause?.kind === 'ConnectionClosed') return 'unavailable';
-  // 08xxx connection exceptions; 57P01-57P03 admin shutdown, crash shutdown, cannot connect now
-  if (/^08|^57P0[123]$/.test(sqlState)) return 'unavailable';
+  // 08xxx connection exceptions; 57P01-57P03 admin shutdown, crash shutdown, cannot connect now;
+  // 25P03 idle_in_transaction_session_timeout (the server ended a transaction it saw abandoned)
+  if (/^08|^57P0[123]$|^25P03$/.test(sqlState)) return 'unavailable';
   const message = error instanceof Error ? error.message : String(error);
-  return /Connection terminated|ECONNREFUSED|ECONNRESET|Can't reach database|connection timeout|timeout exceeded when trying to connect|Transaction already closed|Transaction not found/i.test(
-    message,
-  )
-    ? 'unavailable'
-    : undefined;
+  return CONNECTION_LOST.test(message) ? 'unavailable' : undefined;
+}
+
+/**
+ * What node-postgres, pg-pool and Prisma say when the connection itself failed, in whichever
+ * layer noticed first: a terminated backend, a restart, a refused or timed-out connect, a client
+ * whose socket broke earlier in the same request ("not queryable"), a client-side read timeout.
+ */
+const CONNECTION_LOST =
+  /Connection terminated|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|Can't reach database|connection timeout|timeout exceeded when trying to connect|Transaction already closed|Transaction not found|not queryable|Query read timeout|Connection is closed|server closed the connection unexpectedly/i;
+
+/**
+ * A database failure in a few words for a log line: its class and SQLSTATE or network code, never
+ * its message (a Prisma message can quote the statement's arguments: a search text, a filter).
+ */
+export function describeDatabaseError(error: unknown): string {
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: { kind?: string; code?: string } } } })
+    .meta?.driverAdapterError?.cause;
+  const parts = [typeof name === 'string' ? name : 'Error'];
+  if (typeof code === 'string' || typeof code === 'number') parts.push(String(code));
+  if (cause?.kind) parts.push(cause.kind);
+  if (cause?.code) parts.push(cause.code);
+  if (error instanceof Error && CONNECTION_LOST.test(error.message)) {
+    parts.push(CONNECTION_LOST.exec(error.message)?.[0] ?? '');
+  }
+  return parts.join(' ');
 }

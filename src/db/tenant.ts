@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { poolOf, type RequestConnection, requestConnection } from './client.js';
+import { poolOf, type RequestConnection, requestConnection, setDeadline } from './client.js';
+import { trackTransaction } from './shutdown.js';
 
 /**
  * The Prisma client as resolvers and services use it: inside `withRequest` its statements run in
@@ -10,7 +11,10 @@ import { poolOf, type RequestConnection, requestConnection } from './client.js';
 export type TenantDb = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$use' | '$extends'>;
 
 export interface TenantTransactionOptions {
-  /** Upper bound for each statement of the transaction. */
+  /**
+   * Upper bound for each statement of the transaction (PostgreSQL's statement_timeout), and half
+   * the bound of the whole transaction, connection wait included (checked on the client side).
+   */
   statementTimeoutMs: number;
   /** The operation is a single mutation field (see `inSavepoint`). */
   soleMutation?: boolean;
@@ -92,7 +96,9 @@ async function inTenantTransaction<T>(
   fn: (tx: RequestTransaction) => Promise<T>,
   options: TenantTransactionOptions,
 ): Promise<T> {
-  const client = await poolOf(prisma).connect();
+  const startedAt = Date.now();
+  const pool = poolOf(prisma);
+  const client = await pool.connect();
   // A connection that breaks while checked out emits here; unheard, the process would end. The
   // statement that was running fails with the same error.
   const ignore = () => {};
@@ -105,8 +111,11 @@ async function inTenantTransaction<T>(
     rollbackOnly: false,
   };
   let broken: Error | undefined;
+  let untrack: (() => void) | undefined;
   try {
-    await client.query('BEGIN');
+    untrack = trackTransaction(pool, { client, startedAt, close: () => (request.open = false) });
+    setDeadline(client, startedAt + 2 * options.statementTimeoutMs);
+    await client.query(beginStatement(options.statementTimeoutMs));
     const { rows } = await client.query<{ id?: string; tenant_id?: string; role?: string }>(settings);
     const [user] = rows;
     const result = await requestConnection.run(request, () =>
@@ -135,9 +144,23 @@ async function inTenantTransaction<T>(
     });
     throw error;
   } finally {
+    setDeadline(client, undefined);
+    untrack?.();
     client.removeListener('error', ignore);
     (client as pg.PoolClient).release(broken);
   }
+}
+
+/**
+ * BEGIN, with the transaction's own time limits set before its first statement runs (so
+ * `begin_request` is bounded too), in one round trip: `statement_timeout` for each statement, and
+ * `idle_in_transaction_session_timeout` as the last guard for a transaction whose process stopped
+ * sending (killed, partitioned away): PostgreSQL ends it and releases its locks. Both end with
+ * the transaction, so a pooled connection keeps nothing. The values are integers from the config.
+ */
+function beginStatement(statementTimeoutMs: number): string {
+  const timeout = Math.trunc(statementTimeoutMs);
+  return `BEGIN; SET LOCAL statement_timeout = ${timeout}; SET LOCAL idle_in_transaction_session_timeout = ${2 * timeout}`;
 }
 
 const preparedNames = new Map<string, string>();

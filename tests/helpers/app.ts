@@ -95,13 +95,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     onStatement: (sql) => statements.push(sql),
   });
   const verifyToken = await createTokenVerifier({ ...config.jwt, key: config.jwt.key });
-  const { yoga, http, fastLane } = createServer({
+  const server = createServer({
     config,
     prisma,
+    databaseUrl: db.runtimeUrl,
     logger: createLogger(config, options.logStream),
     verifyToken,
     memberIdHashKey: TEST_MEMBER_ID_HASH_KEY,
   });
+  const { yoga, http, fastLane } = server;
 
   const token = async (email: string) => {
     const identity = seedIdentity(email);
@@ -137,6 +139,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       return { status: response.status, body: (await response.json()) as GraphQLResponse['body'] } as never;
     },
     async close() {
+      await server.close();
       await prisma.$disconnect();
       await owner.$disconnect();
       await db.drop();

@@ -57,6 +57,7 @@ async function app(compiledQueries: boolean): Promise<App> {
   const { yoga } = createServer({
     config,
     prisma,
+    databaseUrl: db.runtimeUrl,
     logger: createLogger(config),
     verifyToken: await createTokenVerifier({ ...config.jwt, key: config.jwt.key }),
     memberIdHashKey: TEST_MEMBER_ID_HASH_KEY,

@@ -36,6 +36,23 @@ test('a statement past DB_STATEMENT_TIMEOUT_MS is a TIMEOUT error, with the requ
   expect((await app.gql('{ cases(first: 1) { edges { node { id } } } }')).status).toBe(200);
 });
 
+test("the request's first statement (begin_request) is under the statement timeout too", async () => {
+  // The users table is where begin_request looks up the token's user: held, that lookup waits.
+  const blocker = new pg.Client({ connectionString: app.db.ownerUrl });
+  await blocker.connect();
+  try {
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+    const res = await app.gql('{ me { email } }');
+    // The server cancels it (TIMEOUT); without the timeout it would wait for the client-side
+    // deadline, twice as long, and be a 503 SERVICE_UNAVAILABLE.
+    expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['TIMEOUT']);
+  } finally {
+    await blocker.query('ROLLBACK');
+    await blocker.end();
+  }
+});
+
 test('an unexpected failure is masked: "Unexpected error" and a request id; the log has the stack under that id', async () => {
   // A rule of the database the API does not know about: its violation is unexpected to the API.
   await query(app.db.ownerUrl, "ALTER TABLE tasks ADD CONSTRAINT test_only_no_boom CHECK (title <> 'boom')");

@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { signToken } from '../../src/auth/jwt.js';
@@ -7,13 +5,14 @@ import { createPrismaClient } from '../../src/db/client.js';
 import { seedDatabase, seedIdentity, stableUuid } from '../../src/db/seed.js';
 import { TEST_JWT_SECRET, TEST_MEMBER_ID_HASH_KEY } from '../helpers/app.js';
 import { createTestDatabase, query, type TestDatabase } from '../helpers/db.js';
+import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 // The server as it runs in production, a process of its own: SIGTERM arrives in the middle of a
 // stream of mutations. Every mutation that was answered with success must be in the database
 // with its audit row, and no task may exist without one.
 
 let db: TestDatabase;
-let server: ChildProcess;
+let server: ServerProcess;
 let url: string;
 
 beforeAll(async () => {
@@ -21,31 +20,12 @@ beforeAll(async () => {
   const owner = createPrismaClient({ url: db.ownerUrl, poolMax: 1 });
   await seedDatabase(owner, { memberIdHashKey: TEST_MEMBER_ID_HASH_KEY });
   await owner.$disconnect();
-  server = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: db.runtimeUrl,
-      JWT_SECRET: TEST_JWT_SECRET,
-      MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: server.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; url?: string };
-      if (entry.msg === 'ready' && entry.url) resolve(entry.url);
-    });
-    server.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
-  });
+  server = await startServerProcess(db.runtimeUrl);
+  url = server.url;
 }, 60_000);
 
 afterAll(async () => {
-  if (server?.exitCode === null) server.kill('SIGKILL');
+  server?.kill();
   await db?.drop();
 });
 
@@ -62,12 +42,12 @@ test('SIGTERM mid-stream: every acknowledged mutation is stored with its audit r
   const acknowledged: string[] = [];
   let refused = 0;
   let sent = 0;
-  const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+  const exited = server.exited.then(({ code }) => code);
 
   const worker = async () => {
     for (;;) {
       const n = sent++;
-      if (n === 60) server.kill('SIGTERM');
+      if (n === 60) server.child.kill('SIGTERM');
       try {
         const res = await fetch(url, {
           method: 'POST',

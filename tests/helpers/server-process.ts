@@ -1,0 +1,69 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { TEST_JWT_SECRET, TEST_MEMBER_ID_HASH_KEY } from './app.js';
+
+/** The server as it runs in production: a process of its own, JSON log lines on stdout. */
+export interface ServerProcess {
+  child: ChildProcess;
+  /** `http://127.0.0.1:<port>/graphql` */
+  url: string;
+  /** Every log line so far, parsed. */
+  lines: Record<string, unknown>[];
+  /** Resolves with the exit code (null: killed by a signal) and when it came, in ms since epoch. */
+  exited: Promise<{ code: number | null; at: number }>;
+  kill(): void;
+}
+
+/**
+ * Starts `src/index.ts` with `env` on a free port and waits for its `ready` line. `nodeFlags`
+ * as `npm run start:prod` passes them (e.g. `--max-old-space-size=128`).
+ */
+export async function startServerProcess(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  nodeFlags: string[] = [],
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/index.ts'], {
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_URL: databaseUrl,
+      JWT_SECRET: TEST_JWT_SECRET,
+      MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, at: Date.now() })),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        lines.push(entry);
+        if (entry.msg === 'ready' && typeof entry.url === 'string') resolve(entry.url);
+      } catch {
+        lines.push({ text: line });
+      }
+    });
+    void exited.then(({ code }) => reject(new Error(`server exited early (${code}): ${stderr}`)));
+  });
+  return {
+    child,
+    url,
+    lines,
+    exited,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
