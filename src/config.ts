@@ -75,6 +75,28 @@ const envSchema = z.object({
   MAX_TOKENS: positiveInt(1000),
   MAX_QUERY_COST: positiveInt(50_000),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  MAX_DOCUMENT_BYTES: positiveInt(64 * 1024),
+  MAX_STRING_LITERAL_BYTES: positiveInt(8 * 1024),
+  // Browser origins allowed to call the API (CORS), comma-separated; none: CORS is off.
+  CORS_ORIGINS: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((value) =>
+        (value ?? '')
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z.url({ protocol: /^https?$/ }).refine((origin) => new URL(origin).origin === origin, {
+            message: 'each origin must be scheme://host[:port], without a path',
+          }),
+        ),
+      ),
+  ),
 });
 
 const KEY_SOURCES = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'] as const;
@@ -119,7 +141,10 @@ const configSchema = envSchema
       tokens: env.MAX_TOKENS,
       cost: env.MAX_QUERY_COST,
       bodyBytes: env.MAX_BODY_BYTES,
+      documentBytes: env.MAX_DOCUMENT_BYTES,
+      stringLiteralBytes: env.MAX_STRING_LITERAL_BYTES,
     },
+    corsOrigins: env.CORS_ORIGINS,
   }));
 
 function jwtKeySource(env: z.output<typeof envSchema>): JwtKeySource | undefined {

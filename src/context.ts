@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import DataLoader from 'dataloader';
 import { type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { AuthenticationError, type TokenClaims } from './auth/jwt.js';
+import { AuthenticationError, type TokenClaims, type TokenVerifier } from './auth/jwt.js';
 import { executeCompiled } from './compiled/index.js';
 import { statementCounter } from './db/client.js';
 import { databaseFailure, describeDatabaseError } from './db/errors.js';
@@ -84,11 +84,13 @@ export function createRequestContext({
  * Verifies the bearer token of every GraphQL request before its document is even parsed, so that
  * nothing (not a validation message naming a field) reaches an unauthenticated client.
  */
-export function useAuthentication(verify: (authorization: string | null) => Promise<TokenClaims>): Plugin {
+export function useAuthentication(verify: TokenVerifier): Plugin {
   return {
     async onParams({ request, context, setResult }) {
       try {
-        (context as ServerContext).claims = await verify(request.headers.get('authorization'));
+        const serverContext = context as ServerContext;
+        // node:http's request, when there is one: the fast lane may have verified it already.
+        serverContext.claims = await verify(request.headers.get('authorization'), serverContext.req);
       } catch (error) {
         if (!(error instanceof AuthenticationError)) throw error;
         setResult({ errors: [unauthenticated(error.message)] });

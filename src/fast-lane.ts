@@ -2,6 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { DocumentNode, ExecutionArgs, GraphQLSchema } from 'graphql';
 import { getOperationAST, getVariableValues } from 'graphql';
 import { AuthenticationError, type TokenVerifier } from './auth/jwt.js';
+import { createTextKeyedCache, DOCUMENT_BYTES_PER_CHAR } from './bounded-cache.js';
 import { DATA_TEXT, executeCompiled } from './compiled/index.js';
 import { type RequestContext, resolverContext } from './context.js';
 import { statementCounter } from './db/client.js';
@@ -53,8 +54,11 @@ interface Admitted {
   displayName: string | undefined;
 }
 
-/** The lane remembers at most this many operations (the application's own, in practice). */
-const MAX_ADMITTED = 1_000;
+/**
+ * What the lane remembers of the operations admitted, by the estimated size of their parsed
+ * documents (the application's own operations, in practice: a few hundred of the usual size).
+ */
+const ADMITTED_BYTES = 8 * 1024 * 1024;
 /** Larger bodies go straight to yoga: the lane's queries are small, and a body read here is handed on. */
 const MAX_LANE_BODY_BYTES = 64 * 1024;
 
@@ -73,7 +77,10 @@ export type LaneRequest = IncomingMessage & { databaseFailure?: unknown };
 const TO_YOGA = Symbol('to yoga');
 
 export function createFastLane(options: FastLaneOptions): FastLane {
-  const admitted = new Map<string, Admitted>();
+  const admitted = createTextKeyedCache<Admitted>({
+    maxBytes: ADMITTED_BYTES,
+    weigh: (key) => key.length * DOCUMENT_BYTES_PER_CHAR,
+  });
   let served = 0;
   const keyOf = (query: string, operationName: string | null | undefined) =>
     `${operationName ?? ''}\n${query}`;
@@ -107,7 +114,7 @@ export function createFastLane(options: FastLaneOptions): FastLane {
     if (!size.complete || size.cost > options.maxCost) return false;
     let claims: RequestContext['claims'];
     try {
-      claims = await options.verifyToken(req.headers.authorization ?? null);
+      claims = await options.verifyToken(req.headers.authorization ?? null, req);
     } catch (error) {
       if (error instanceof AuthenticationError) return false;
       throw error;
@@ -193,9 +200,10 @@ export function createFastLane(options: FastLaneOptions): FastLane {
       if (typeof query !== 'string') return;
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== 'query') return;
+      // A body the lane would not read is never served here: no use remembering its document.
+      if (query.length > MAX_LANE_BODY_BYTES) return;
       const key = keyOf(query, args.operationName);
       if (admitted.has(key)) return;
-      if (admitted.size >= MAX_ADMITTED) admitted.delete(admitted.keys().next().value as string);
       admitted.set(key, {
         document: args.document,
         operationName: args.operationName ?? undefined,

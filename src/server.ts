@@ -1,7 +1,8 @@
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
-import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import type { DocumentNode } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { TokenVerifier } from './auth/jwt.js';
+import { createTextKeyedCache, DOCUMENT_BYTES_PER_CHAR } from './bounded-cache.js';
 import type { Config } from './config.js';
 import { createRequestContext, useAuthentication, useTenantTransaction } from './context.js';
 import { createReadinessCheck, type ReadinessCheck } from './db/readiness.js';
@@ -9,9 +10,15 @@ import { createFastLane, type FastLane } from './fast-lane.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { graphiqlDefaultQuery } from './graphiql.js';
 import type { Logger } from './logger.js';
-import { useBodyLimit, useOperationLimits, useTokenLimit } from './plugins/limits.js';
+import { useBodyLimit, useDocumentSizeLimit, useOperationLimits, useParseLimits } from './plugins/limits.js';
 import { useRequestLog } from './plugins/request-log.js';
+import { useSchemaPrivacy } from './plugins/schema-privacy.js';
 import { schema } from './schema/index.js';
+
+/** Parsed documents kept, by estimated heap size: a few hundred documents of the usual size. */
+const PARSE_CACHE_BYTES = 12 * 1024 * 1024;
+/** Documents that failed to parse, by text size: a client repeating a broken document. */
+const PARSE_ERROR_CACHE_BYTES = 1024 * 1024;
 
 export interface ServerDeps {
   config: Config;
@@ -78,6 +85,32 @@ export function createServer({
         }
       : false,
     landingPage: false,
+    // Off unless CORS_ORIGINS names the browser origins allowed; bearer tokens, never cookies.
+    cors:
+      config.corsOrigins.length > 0
+        ? {
+            origin: [...config.corsOrigins],
+            credentials: false,
+            methods: ['GET', 'POST'],
+            allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+            exposedHeaders: ['x-request-id', 'retry-after'],
+            maxAge: 600,
+          }
+        : false,
+    // Yoga's own caches are bounded by count (1,024 documents of any size, parse errors too);
+    // these are bounded by the memory their documents take.
+    parserAndValidationCache: {
+      documentCache: createTextKeyedCache<DocumentNode>({
+        maxBytes: PARSE_CACHE_BYTES,
+        weigh: (query) => query.length * DOCUMENT_BYTES_PER_CHAR,
+        ttlMs: 3_600_000,
+      }),
+      errorCache: createTextKeyedCache<NonNullable<unknown>>({
+        maxBytes: PARSE_ERROR_CACHE_BYTES,
+        ttlMs: 3_600_000,
+      }),
+      validationCache: true,
+    },
     batching: false,
     // useBodyLimit below does this, with a message that names the limit.
     maxRequestBodySize: false,
@@ -88,7 +121,8 @@ export function createServer({
       useBodyLimit(config.limits.bodyBytes),
       // Before any limit that needs the document: an unauthenticated client learns nothing from it.
       useAuthentication(verifyToken),
-      useTokenLimit(config.limits.tokens),
+      useDocumentSizeLimit(config.limits.documentBytes),
+      useParseLimits(config.limits.tokens, config.limits.stringLiteralBytes),
       useOperationLimits(config.limits),
       useTenantTransaction(prisma, {
         memberIdHashKey,
@@ -97,7 +131,7 @@ export function createServer({
         onCompiled: fastLane?.admit,
         statementTimeoutMs: config.statementTimeoutMs,
       }),
-      ...(config.introspection ? [] : [useNoIntrospection()]),
+      ...(config.introspection ? [] : [useSchemaPrivacy()]),
     ],
   });
   const listener = yoga as unknown as RequestListener;
@@ -125,14 +159,6 @@ function useHealthChecks(readiness: ReadinessCheck, state: { draining: boolean }
       if (url.pathname !== '/readyz') return;
       const reason = state.draining ? 'shutting down' : await readiness.check();
       endResponse(reason ? json(503, { status: 'unavailable', reason }) : json(200, { status: 'ok' }));
-    },
-  };
-}
-
-function useNoIntrospection(): Plugin {
-  return {
-    onValidate({ addValidationRule }) {
-      addValidationRule(NoSchemaIntrospectionCustomRule);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
+  createLocalJWKSet,
   createRemoteJWKSet,
   errors,
   importSPKI,
@@ -8,6 +9,7 @@ import {
   type KeyInput,
   SignJWT,
 } from 'jose';
+import { createTextKeyedCache } from '../bounded-cache.js';
 
 /** What a verified token says: who (the user's auth_id) and for which tenant. */
 export interface TokenClaims {
@@ -15,8 +17,12 @@ export interface TokenClaims {
   tenantId: string;
 }
 
-/** Checks an Authorization header; every failure is an `AuthenticationError`. */
-export type TokenVerifier = (authorization: string | null) => Promise<TokenClaims>;
+/**
+ * Checks an Authorization header; every failure is an `AuthenticationError`. `request`, when
+ * given (the node:http request), makes it one verification per request, whoever asks again (the
+ * fast lane, then yoga): the second call gets the first's answer, success or refusal.
+ */
+export type TokenVerifier = (authorization: string | null, request?: object) => Promise<TokenClaims>;
 
 /** The asymmetric algorithms we accept; each is fixed by a key type (RSA, EC P-256, Ed25519). */
 export type PublicKeyAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
@@ -74,15 +80,20 @@ export function publicKeyAlgorithm(pem: string): PublicKeyAlgorithm {
 
 /** How long a verified token is remembered, at most: a key withdrawn from a JWKS is honoured this much longer. */
 const VERIFIED_TOKEN_TTL_MS = 60_000;
-const VERIFIED_TOKENS_MAX = 10_000;
+/** Remembered tokens, by their size: thousands of users' tokens of a few hundred bytes each. */
+const VERIFIED_TOKENS_BYTES = 4 * 1024 * 1024;
 
 export async function createTokenVerifier(options: JwtOptions): Promise<TokenVerifier> {
   const { key, algorithms } = await verificationKey(options);
   // A client sends the same token with every request: its signature is checked once, then the
   // token (the whole string, signature included) is looked up until it expires or a minute has
   // passed. Only successful verifications are remembered.
-  const verified = new Map<string, { claims: TokenClaims; untilMs: number }>();
-  return async (authorization) => {
+  const perRequest = new WeakMap<object, Promise<TokenClaims>>();
+  const verified = createTextKeyedCache<{ claims: TokenClaims; untilMs: number }>({
+    maxBytes: VERIFIED_TOKENS_BYTES,
+    weigh: (token) => 2 * token.length + 200,
+  });
+  const verify = async (authorization: string | null): Promise<TokenClaims> => {
     if (!authorization) throw new AuthenticationError('missing Authorization header');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     const token = match?.[1];
@@ -114,9 +125,17 @@ export async function createTokenVerifier(options: JwtOptions): Promise<TokenVer
     const claims = { authId: payload.sub, tenantId: tenantId.toLowerCase() };
     // `exp` is required above; jose accepts a token until exp + the tolerance, and so does this.
     const expiresMs = ((payload.exp as number) + CLOCK_TOLERANCE_SECONDS) * 1000;
-    if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value as string);
     verified.set(token, { claims, untilMs: Math.min(expiresMs, now + VERIFIED_TOKEN_TTL_MS) });
     return claims;
+  };
+  return (authorization, request) => {
+    if (!request) return verify(authorization);
+    let verification = perRequest.get(request);
+    if (!verification) {
+      verification = verify(authorization);
+      perRequest.set(request, verification);
+    }
+    return verification;
   };
 }
 
@@ -137,13 +156,28 @@ async function verificationKey(
         cacheMaxAge: source.cacheMaxAgeMs,
         timeoutDuration: source.timeoutMs,
       });
+      // A failed fetch starts a cooldown of its own: while the issuer is down, tokens are checked
+      // against the last set fetched, at once, instead of each waiting for (and adding to)
+      // another failing fetch; a kid that set does not hold is refused.
+      let unavailableUntil = 0;
+      const lastFetched: JWTVerifyGetKey = async (header, token) => {
+        const set = jwks.jwks();
+        try {
+          if (set) return await createLocalJWKSet(set)(header, token);
+        } catch (error) {
+          if (!isKeySelectionError(error)) throw error;
+        }
+        throw new AuthenticationError('signing keys could not be fetched');
+      };
       const key: JWTVerifyGetKey = async (header, token) => {
+        if (Date.now() < unavailableUntil) return lastFetched(header, token);
         try {
           return await jwks(header, token);
         } catch (error) {
           if (isKeySelectionError(error)) throw error;
+          unavailableUntil = Date.now() + source.cooldownMs;
           options.onKeysUnavailable?.(error);
-          throw new AuthenticationError('signing keys could not be fetched');
+          return lastFetched(header, token);
         }
       };
       return { key, algorithms: PUBLIC_KEY_ALGORITHMS }; // never HS*: the JWKS is public

@@ -10,6 +10,7 @@ import {
   type OperationDefinitionNode,
   visit,
 } from 'graphql';
+import { createTextKeyedCache } from '../bounded-cache.js';
 import type { Context, Role } from '../context.js';
 import { type BindEnv, type Binding, buildSkeleton, Gen, type Getter, type Skeleton } from './compile.js';
 import { SENTINEL_TEXT } from './sql.js';
@@ -31,15 +32,25 @@ interface OperationEntry {
   fragments: Record<string, FragmentDefinitionNode>;
   /** Variables of @skip/@include: their values choose the skeleton. */
   directiveVariables: string[];
-  skeletons: Map<string, { skeleton: Skeleton; variants: Map<string, Variant> } | null>;
+  skeletons: Map<string, Skeleton | null>;
+  /** This document's part of the variant cache's keys. */
+  id: number;
 }
 
 /** Per document (yoga's parse cache hands back the same object for the same text), per operation and role. */
 const cache = new WeakMap<DocumentNode, Map<string, OperationEntry | null>>();
 
-/** More variants of one skeleton than this (argument shapes) are not cached. */
-const MAX_VARIANTS = 64;
 const MAX_SKELETONS = 16;
+
+/**
+ * The SQL of each variant (a skeleton with its arguments' shapes bound), across documents, by the
+ * bytes of its text: clients choose the documents and their arguments, so their number is theirs.
+ */
+const variants = createTextKeyedCache<Variant>({
+  maxBytes: 8 * 1024 * 1024,
+  weigh: (key, variant) => 2 * (key.length + variant.sql.length) + 64 * variant.getters.length,
+});
+let documentCount = 0;
 
 function operationEntry(
   document: DocumentNode,
@@ -75,7 +86,14 @@ function analyze(document: DocumentNode, operationName: string | null | undefine
       }
     },
   });
-  return { operation, fragments, directiveVariables: [...directiveVariables], skeletons: new Map() };
+  documentCount += 1;
+  return {
+    operation,
+    fragments,
+    directiveVariables: [...directiveVariables],
+    skeletons: new Map(),
+    id: documentCount,
+  };
 }
 
 /**
@@ -102,40 +120,39 @@ export function executeCompiled(
   const variables = coerced.coerced;
 
   const skeletonKey = `${role}:${entry.directiveVariables.map((name) => String(variables[name])).join(',')}`;
-  let compiled = entry.skeletons.get(skeletonKey);
-  if (compiled === undefined) {
-    const skeleton = safely(() =>
+  let skeleton = entry.skeletons.get(skeletonKey);
+  if (skeleton === undefined) {
+    skeleton = safely(() =>
       buildSkeleton(args.schema, entry.fragments, entry.operation.selectionSet, variables, role as Role),
     );
-    compiled = skeleton ? { skeleton, variants: new Map() } : null;
-    if (entry.skeletons.size < MAX_SKELETONS) entry.skeletons.set(skeletonKey, compiled);
+    if (entry.skeletons.size < MAX_SKELETONS) entry.skeletons.set(skeletonKey, skeleton);
     compiledStats.skeletons += 1;
   }
-  if (!compiled) return null;
+  if (!skeleton) return null;
 
   const env: BindEnv = { ctx, now: new Date() };
   const bindings: Binding[] = [];
-  for (const site of compiled.skeleton.sites) {
+  for (const site of skeleton.sites) {
     const binding = safely(() => site.bind(getArgumentValues(site.def, site.node, variables), env));
     if (!binding) return null;
     bindings.push(binding);
   }
-  const variantKey = bindings.map((b) => b.key).join('\u0001');
-  let variant = compiled.variants.get(variantKey);
+  const variantKey = [entry.id, skeletonKey, ...bindings.map((b) => b.key)].join('\u0001');
+  let variant = variants.get(variantKey);
   if (!variant) {
-    const { skeleton } = compiled;
+    const emit = skeleton.emit;
     const built = safely(() => {
       const g = new Gen(bindings);
-      const sql = skeleton.emit(g);
+      const sql = emit(g);
       return { sql, getters: g.getters };
     });
     if (!built) return null;
     variant = built;
-    if (compiled.variants.size < MAX_VARIANTS) compiled.variants.set(variantKey, variant);
+    variants.set(variantKey, variant);
     compiledStats.variants += 1;
   }
   const params = variant.getters.map((get) => get(bindings, env));
-  return run(ctx, variant.sql, params, compiled.skeleton.audit, fallback);
+  return run(ctx, variant.sql, params, skeleton.audit, fallback);
 }
 
 async function run(

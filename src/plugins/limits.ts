@@ -17,6 +17,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
   valueFromAST,
+  visit,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
@@ -32,6 +33,10 @@ export interface Limits {
   cost: number;
   /** Request body, in bytes. */
   bodyBytes: number;
+  /** A document's text (`query`), in UTF-8 bytes. */
+  documentBytes: number;
+  /** One string literal of a document, in UTF-8 bytes (MAX_TOKENS counts a literal as one token). */
+  stringLiteralBytes: number;
 }
 
 /** What a connection returns when neither `first` nor `last` is given (API.md, "Lists"). */
@@ -101,15 +106,41 @@ async function readAtMost(
 }
 
 /**
+ * Refuses a document longer than `maxBytes` before it is parsed, so that it reaches neither the
+ * parser nor yoga's parse cache (keyed by the document's text). Runs after authentication.
+ */
+export function useDocumentSizeLimit(maxBytes: number): Plugin {
+  return {
+    onParams({ params, setResult }) {
+      const { query } = params as { query?: unknown };
+      if (typeof query !== 'string' || query.length <= maxBytes / 3) return; // UTF-8: at most 3 bytes a char
+      const bytes = Buffer.byteLength(query, 'utf8');
+      if (bytes <= maxBytes) return;
+      setResult({
+        errors: [
+          limitError(
+            `Document too large: ${bytes} bytes, the limit is ${maxBytes} (MAX_DOCUMENT_BYTES)`,
+            'GRAPHQL_PARSE_FAILED',
+          ),
+        ],
+      });
+    },
+  };
+}
+
+/**
  * graphql-js stops parsing at the token limit, so a huge document costs little to refuse. Its
  * message ("Document contains more that N tokens") is replaced by one in the style of the others.
+ * A string literal counts as one token whatever its length, so literals have a limit of their own:
+ * longer values belong in variables, where each field's own limit applies.
  */
-export function useTokenLimit(maxTokens: number): Plugin {
+export function useParseLimits(maxTokens: number, maxStringLiteralBytes: number): Plugin {
   return {
     onParse({ parseFn, setParseFn }) {
       setParseFn((source, options) => {
+        let document: ReturnType<typeof parseFn>;
         try {
-          return parseFn(source, { ...options, maxTokens });
+          document = parseFn(source, { ...options, maxTokens });
         } catch (error) {
           if (error instanceof GraphQLError && / more th(?:an|at) \d+ tokens/.test(error.message)) {
             throw limitError(
@@ -119,9 +150,28 @@ export function useTokenLimit(maxTokens: number): Plugin {
           }
           throw error;
         }
+        const longest = longestStringLiteral(document);
+        if (longest > maxStringLiteralBytes) {
+          throw limitError(
+            `String literal too long: ${longest} bytes, the limit is ${maxStringLiteralBytes} (MAX_STRING_LITERAL_BYTES); pass long values as variables`,
+            'GRAPHQL_PARSE_FAILED',
+          );
+        }
+        return document;
       });
     },
   };
+}
+
+/** UTF-8 bytes of the document's longest string literal (0 without any). */
+function longestStringLiteral(document: DocumentNode): number {
+  let longest = 0;
+  visit(document, {
+    StringValue(node) {
+      if (node.value.length > longest / 3) longest = Math.max(longest, Buffer.byteLength(node.value, 'utf8'));
+    },
+  });
+  return longest;
 }
 
 const costError = (cost: string, limit: number) =>

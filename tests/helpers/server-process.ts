@@ -12,6 +12,8 @@ export interface ServerProcess {
   /** Resolves with the exit code (null: killed by a signal) and when it came, in ms since epoch. */
   exited: Promise<{ code: number | null; at: number }>;
   kill(): void;
+  /** The heap in use after a full collection (needs `--expose-gc --import ./tests/helpers/heap-reporter.mjs`). */
+  heap(): Promise<{ heapUsed: number; rss: number }>;
 }
 
 /**
@@ -35,7 +37,8 @@ export async function startServerProcess(
       MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // An IPC channel, for a preloaded probe such as tests/helpers/heap-reporter.mjs.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
@@ -62,6 +65,11 @@ export async function startServerProcess(
     url,
     lines,
     exited,
+    heap: () =>
+      new Promise((resolve) => {
+        child.once('message', (message) => resolve(message as { heapUsed: number; rss: number }));
+        child.send('heap');
+      }),
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },

@@ -25,7 +25,7 @@ let url: string;
 let caseId: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
+  app = await startTestApp({ env: { CORS_ORIGINS: 'http://app.example' } });
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(app.http.address() as AddressInfo).port}/graphql`;
   const [row] = await ownerQuery<{ id: string }>(

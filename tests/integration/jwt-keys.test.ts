@@ -13,6 +13,7 @@ import {
   UnsecuredJWT,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createTokenVerifier } from '../../src/auth/jwt.js';
 import { stableUuid } from '../../src/db/seed.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -162,18 +163,45 @@ describe('JWT_JWKS_URL: keys from the issuer, cached, rotated, never hammered', 
     await expectRefused(app, await sign(impostor), /signature verification failed/);
   });
 
-  test('while the JWKS cannot be fetched, a new kid is refused and cached keys keep working', async () => {
+  test('while the JWKS cannot be fetched, a new kid is refused and cached keys keep working; one fetch per cooldown', async () => {
     await sleep(COOLDOWN_MS + 100);
     const newcomer = await testKey('EdDSA', 'ed-2');
     jwks.keys.push(newcomer.jwk);
     jwks.failing = true;
+    const before = jwks.fetches;
     try {
-      await expectRefused(app, await sign(newcomer), /signing keys could not be fetched/);
+      // The first refusal comes from a failed fetch; it starts a cooldown, so the others are
+      // refused at once instead of each waiting for another failing fetch.
+      for (let i = 0; i < 5; i++)
+        await expectRefused(app, await sign(newcomer), /signing keys could not be fetched/);
       await expectAccepted(app, await sign(keys[0] as TestKey));
+      expect(jwks.fetches - before).toBe(1);
     } finally {
       jwks.failing = false;
     }
-    await expectAccepted(app, await sign(newcomer)); // a failed fetch starts no cooldown
+    await sleep(COOLDOWN_MS + 100);
+    await expectAccepted(app, await sign(newcomer)); // the issuer is back: fetched again after the cooldown
+  });
+
+  test('one verification per request: asked again for the same request, the verifier answers from the first', async () => {
+    const verify = await createTokenVerifier({
+      key: { kind: 'jwks', url: jwks.url, cooldownMs: 0, cacheMaxAgeMs: 600_000, timeoutMs: 5_000 },
+      tenantClaim: 'tenant_id',
+    });
+    const header = `Bearer ${await sign(await testKey('EdDSA', 'ed-3'))}`;
+    jwks.failing = true;
+    try {
+      const before = jwks.fetches;
+      const request = {}; // what the fast lane and then yoga both pass: node:http's request
+      await expect(verify(header, request)).rejects.toThrow(/signing keys could not be fetched/);
+      await expect(verify(header, request)).rejects.toThrow(/signing keys could not be fetched/);
+      expect(jwks.fetches - before).toBe(1);
+      // Without a request to tie them together (no cooldown here), each call is its own verification.
+      await expect(verify(header)).rejects.toThrow(/signing keys could not be fetched/);
+      expect(jwks.fetches - before).toBe(2);
+    } finally {
+      jwks.failing = false;
+    }
   });
 });
 

@@ -39,7 +39,15 @@ async function expectAccepted(query: string, variables?: Record<string, unknown>
 }
 
 test('the defaults are those of API.md', () => {
-  expect(LIMITS).toEqual({ depth: 12, aliases: 30, tokens: 1000, cost: 50_000, bodyBytes: 1024 * 1024 });
+  expect(LIMITS).toEqual({
+    depth: 12,
+    aliases: 30,
+    tokens: 1000,
+    cost: 50_000,
+    bodyBytes: 1024 * 1024,
+    documentBytes: 64 * 1024,
+    stringLiteralBytes: 8 * 1024,
+  });
 });
 
 describe('depth', () => {
@@ -309,10 +317,16 @@ describe('request body', () => {
       req.end();
     });
 
-  /** A valid request whose body is `bytes` long: the query padded with a comment. */
+  /**
+   * A valid request whose body is `bytes` long: padded with a variable the operation does not
+   * declare (ignored), since the document itself has a smaller limit (MAX_DOCUMENT_BYTES).
+   */
   const bodyOf = (bytes: number) => {
-    const base = JSON.stringify({ query: '{ me { email } }\n#' });
-    return JSON.stringify({ query: `{ me { email } }\n#${'x'.repeat(bytes - base.length)}` });
+    const base = JSON.stringify({ query: '{ me { email } }', variables: { padding: '' } });
+    return JSON.stringify({
+      query: '{ me { email } }',
+      variables: { padding: 'x'.repeat(bytes - base.length) },
+    });
   };
 
   test.each([

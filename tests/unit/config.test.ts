@@ -88,6 +88,8 @@ test("the abuse limits default to API.md's values and each can be set", () => {
     tokens: 1000,
     cost: 50_000,
     bodyBytes: 1_048_576,
+    documentBytes: 65_536,
+    stringLiteralBytes: 8_192,
   });
   expect(
     loadConfig({
@@ -96,8 +98,29 @@ test("the abuse limits default to API.md's values and each can be set", () => {
       MAX_TOKENS: '500',
       MAX_QUERY_COST: ' ',
       MAX_BODY_BYTES: '65536',
+      MAX_DOCUMENT_BYTES: '4096',
+      MAX_STRING_LITERAL_BYTES: '256',
     }).limits,
-  ).toEqual({ depth: 8, aliases: 0, tokens: 500, cost: 50_000, bodyBytes: 65_536 });
+  ).toEqual({
+    depth: 8,
+    aliases: 0,
+    tokens: 500,
+    cost: 50_000,
+    bodyBytes: 65_536,
+    documentBytes: 4_096,
+    stringLiteralBytes: 256,
+  });
+});
+
+test('CORS is off unless CORS_ORIGINS lists origins; an origin with a path is refused, never echoed', () => {
+  expect(loadConfig({}).corsOrigins).toEqual([]);
+  expect(loadConfig({ CORS_ORIGINS: ' https://a.example , http://localhost:5173 ' }).corsOrigins).toEqual([
+    'https://a.example',
+    'http://localhost:5173',
+  ]);
+  expect(() => loadConfig({ CORS_ORIGINS: 'https://a.example/app' })).toThrow(
+    'Invalid configuration: CORS_ORIGINS: each origin must be scheme://host[:port], without a path',
+  );
 });
 
 test('GraphiQL is on, except in production unless GRAPHIQL=true', () => {
