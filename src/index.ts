@@ -9,6 +9,7 @@ import {
   startEmbeddedPostgres,
 } from './db/embedded.js';
 import { deployMigrations } from './db/migrate.js';
+import { PREPARED_STATEMENTS_UNSUPPORTED } from './db/prepared.js';
 import { assertRoleRespectsRls, type RoleFacts } from './db/roles.js';
 import { seedDatabase, seedEmail, seedIdentity } from './db/seed.js';
 import { createLogger, type Logger } from './logger.js';
@@ -71,6 +72,10 @@ async function main(): Promise<void> {
     url: database.runtimeUrl,
     poolMax: config.dbPoolMax,
     onIdleError: (error) => logger.warn({ err: error }, 'a pooled database connection broke; it is replaced'),
+    preparedStatements: {
+      max: config.preparedStatementsMax,
+      onUnsupported: (error) => logger.error({ err: error }, PREPARED_STATEMENTS_UNSUPPORTED),
+    },
   });
   await assertRoleRespectsRls((sql) => prisma.$queryRawUnsafe<RoleFacts[]>(sql));
   const verifyToken = await createTokenVerifier({

@@ -1,4 +1,5 @@
 import { ConflictError, NotFoundError } from '../errors.js';
+import { isUnkeptStatement } from './prepared.js';
 
 /**
  * Database failures that are the client's, mapped in one place: a unique violation is a conflict,
@@ -41,7 +42,7 @@ function violatedConstraint(error: unknown): string | undefined {
 /**
  * Failures of the database itself, which the client can do nothing about but wait:
  * `timeout` (a statement ran past the statement timeout) or `unavailable` (the server is gone,
- * restarting, or refused us). Undefined for everything else.
+ * restarting, refused us, or a pooler lost a prepared statement). Undefined for everything else.
  */
 export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | undefined {
   const prismaCode = (error as { code?: unknown }).code;
@@ -55,6 +56,8 @@ export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | und
   if (cause?.kind === 'DatabaseNotReachable' || cause?.kind === 'ConnectionClosed') return 'unavailable';
   // 08xxx connection exceptions; 57P01-57P03 admin shutdown, crash shutdown, cannot connect now
   if (/^08|^57P0[123]$/.test(sqlState)) return 'unavailable';
+  // A pooler that lost a named statement: they are off from now on (src/db/prepared.ts), a retry works.
+  if (isUnkeptStatement(sqlState)) return 'unavailable';
   const message = error instanceof Error ? error.message : String(error);
   return /Connection terminated|ECONNREFUSED|ECONNRESET|Can't reach database|connection timeout|timeout exceeded when trying to connect|Transaction already closed|Transaction not found/i.test(
     message,
