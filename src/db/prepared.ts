@@ -36,16 +36,16 @@ interface ClientInternals {
 
 type Send = (...args: unknown[]) => Promise<unknown>;
 
-/**
- * A pool's named statements: whether they are on (DB_PREPARED_STATEMENTS, and until a pooler is
- * found not to keep them) and how many each connection keeps (DB_PREPARED_STATEMENTS_MAX).
- */
 export interface PreparedStatementOptions {
   /** Default: DEFAULT_PREPARED_STATEMENTS_MAX. */
   max?: number;
   onUnsupported?: (error: Error) => void;
 }
 
+/**
+ * A pool's named statements: whether they are on (DB_PREPARED_STATEMENTS, and until a pooler is
+ * found not to keep them) and how many each connection keeps (DB_PREPARED_STATEMENTS_MAX).
+ */
 export class PreparedStatements {
   readonly max: number;
   private on: boolean;
@@ -127,11 +127,6 @@ export class ConnectionStatements {
     }
     this.names.add(name);
     return true;
-  }
-
-  /** The names this connection has prepared, least recently used first (tests). */
-  get prepared(): string[] {
-    return [...this.names];
   }
 }
 
