@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type JwtKeySource, publicKeyAlgorithm } from './auth/jwt.js';
+import { DEFAULT_PREPARED_STATEMENTS_MAX } from './db/prepared.js';
 
 /**
  * The server's configuration, parsed once from the environment at start. This is the only module
@@ -38,6 +39,10 @@ const envSchema = z.object({
   DATA_DIR: z.preprocess(blankToUndefined, z.string().default('.data')),
   DB_POOL_MAX: positiveInt(10),
   DB_STATEMENT_TIMEOUT_MS: positiveInt(5000),
+  // Off for a pooler that does not keep named statements per client (PgBouncer before 1.21, or
+  // its max_prepared_statements = 0): every statement is then sent unnamed, parsed each time.
+  DB_PREPARED_STATEMENTS: booleanFlag,
+  DB_PREPARED_STATEMENTS_MAX: nonNegativeInt(DEFAULT_PREPARED_STATEMENTS_MAX),
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
   SHUTDOWN_DEADLINE_MS: positiveInt(5_000),
   JWT_SECRET: optionalString.refine((v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32, {
@@ -122,6 +127,8 @@ const configSchema = envSchema
     dataDir: env.DATA_DIR,
     dbPoolMax: env.DB_POOL_MAX,
     statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+    /** Named prepared statements per connection; 0: none (DB_PREPARED_STATEMENTS=false). */
+    preparedStatementsMax: env.DB_PREPARED_STATEMENTS === false ? 0 : env.DB_PREPARED_STATEMENTS_MAX,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
     jwt: {

@@ -10,6 +10,7 @@ import {
 } from './db/embedded.js';
 import { describeDatabaseError } from './db/errors.js';
 import { deployMigrations } from './db/migrate.js';
+import { PREPARED_STATEMENTS_UNSUPPORTED } from './db/prepared.js';
 import { assertRoleRespectsRls, type RoleFacts } from './db/roles.js';
 import { seedDatabase, seedEmail, seedIdentity } from './db/seed.js';
 import { closeDatabase } from './db/shutdown.js';
@@ -81,6 +82,11 @@ async function main(): Promise<void> {
       brokenConnectionLog(cause, (suppressed) =>
         logger.warn({ cause, suppressed }, 'a pooled database connection broke; it is replaced'),
       );
+    },
+    preparedStatements: {
+      max: config.preparedStatementsMax,
+      onUnsupported: (error) =>
+        logger.error({ cause: describeDatabaseError(error) }, PREPARED_STATEMENTS_UNSUPPORTED),
     },
   });
   await assertRoleRespectsRls((sql) => prisma.$queryRawUnsafe<RoleFacts[]>(sql));

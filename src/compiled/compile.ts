@@ -86,6 +86,11 @@ export class Gen {
     return this.param('now', (_b, env) => env.now.toISOString(), 'timestamptz');
   }
 
+  /** An alias: a parameter, so that clients cannot make new statement texts by renaming keys. */
+  key(key: string): string {
+    return this.param(`key:${key}`, () => key, 'text');
+  }
+
   shape(site: number): Record<string, unknown> {
     return (this.bindings[site] as Binding).shape;
   }
@@ -150,7 +155,11 @@ interface FieldCx {
 
 type FieldCompiler = (cx: FieldCx) => Emit | null;
 
-const jsonKey = (key: string) => `${lit(key)}::text`;
+/** A response key: a field's own name is a literal, an alias (the client's free text) a parameter. */
+const jsonKey =
+  (key: string, name: string): Emit =>
+  (g) =>
+    key === name ? `${lit(key)}::text` : g.key(key);
 
 /** json_build_object of the selected fields of `typeName` over the row `alias`; null: not covered. */
 function objectEmit(b: Builder, typeName: string, alias: string, nodes: readonly FieldNode[]): Emit | null {
@@ -158,11 +167,11 @@ function objectEmit(b: Builder, typeName: string, alias: string, nodes: readonly
   const compilers = FIELDS[typeName];
   if (!compilers) return null;
   const object = { audit: false };
-  const parts: [string, Emit][] = [];
+  const parts: [Emit, Emit][] = [];
   for (const [key, fieldNodes] of b.subfields(type, nodes)) {
     const name = (fieldNodes[0] as FieldNode).name.value;
     if (name === '__typename') {
-      parts.push([key, () => `${lit(typeName)}::text`]);
+      parts.push([jsonKey(key, name), () => `${lit(typeName)}::text`]);
       continue;
     }
     const def = type.getFields()[name];
@@ -170,13 +179,13 @@ function objectEmit(b: Builder, typeName: string, alias: string, nodes: readonly
     if (!def || !compiler) return null;
     const emit = compiler({ b, alias, nodes: fieldNodes, def, object });
     if (!emit) return null;
-    parts.push([key, emit]);
+    parts.push([jsonKey(key, name), emit]);
   }
   // `"\u0000<id>"`: no string of the data can start with U+0000, whatever its key.
-  if (object.audit) parts.push(['$a', () => `('"\\u0000' || ${alias}.id::text || '"')::json`]);
+  if (object.audit) parts.push([jsonKey('$a', '$a'), () => `('"\\u0000' || ${alias}.id::text || '"')::json`]);
   // json_build_object takes at most 100 arguments.
   if (parts.length > 50) return null;
-  return (g) => `json_build_object(${parts.map(([key, emit]) => `${jsonKey(key)}, ${emit(g)}`).join(', ')})`;
+  return (g) => `json_build_object(${parts.map(([key, emit]) => `${key(g)}, ${emit(g)}`).join(', ')})`;
 }
 
 /** An object type computed from a JSON value of the row (Confidence, RulesetRules). */
@@ -187,16 +196,15 @@ function embeddedEmit(
   fields: Record<string, string>,
 ): Emit | null {
   const type = b.type(typeName);
-  const parts: string[] = [];
+  const parts: [Emit, string][] = [];
   for (const [key, fieldNodes] of b.subfields(type, nodes)) {
     const name = (fieldNodes[0] as FieldNode).name.value;
     const expr = name === '__typename' ? `${lit(typeName)}::text` : fields[name];
     if (!expr) return null;
-    parts.push(`${jsonKey(key)}, ${expr}`);
+    parts.push([jsonKey(key, name), expr]);
   }
   if (parts.length > 50) return null;
-  const sql = `json_build_object(${parts.join(', ')})`;
-  return () => sql;
+  return (g) => `json_build_object(${parts.map(([key, expr]) => `${key(g)}, ${expr}`).join(', ')})`;
 }
 
 // ---- scalar fields -----------------------------------------------------------------------------
@@ -326,67 +334,67 @@ function connectionEmit(
   let numbered = false;
   for (const [key, fieldNodes] of b.subfields(type, nodes)) {
     const name = (fieldNodes[0] as FieldNode).name.value;
-    const k = jsonKey(key);
+    const k = jsonKey(key, name);
     if (name === '__typename') {
-      parts.push(() => `${k}, ${lit(connectionType)}::text`);
+      parts.push((_rows, g) => `${k(g)}, ${lit(connectionType)}::text`);
     } else if (name === 'totalCount') {
-      parts.push((rows) => `${k}, ${rows.count()}`);
+      parts.push((rows, g) => `${k(g)}, ${rows.count()}`);
     } else if (name === 'edges') {
       needsRows = true;
       const edgeType = getNamedType(type.getFields().edges?.type) as GraphQLObjectType;
       const edgeParts: ((rows: Rows, g: Gen) => string)[] = [];
       for (const [edgeKey, edgeNodes] of b.subfields(edgeType, fieldNodes)) {
         const edgeName = (edgeNodes[0] as FieldNode).name.value;
-        const ek = jsonKey(edgeKey);
-        if (edgeName === '__typename') edgeParts.push(() => `${ek}, ${lit(edgeType.name)}::text`);
-        else if (edgeName === 'cursor') edgeParts.push((rows) => `${ek}, ${rows.cursor}`);
+        const ek = jsonKey(edgeKey, edgeName);
+        if (edgeName === '__typename') edgeParts.push((_rows, g) => `${ek(g)}, ${lit(edgeType.name)}::text`);
+        else if (edgeName === 'cursor') edgeParts.push((rows, g) => `${ek(g)}, ${rows.cursor}`);
         else if (edgeName === 'node') {
           const node = objectEmit(b, nodeType, row, edgeNodes);
           if (!node) return null;
-          edgeParts.push((_rows, g) => `${ek}, ${node(g)}`);
+          edgeParts.push((_rows, g) => `${ek(g)}, ${node(g)}`);
         } else return null;
       }
       if (edgeParts.length > 50) return null;
       parts.push((rows, g) =>
         numbered || rows.backward
-          ? `${k}, coalesce(json_agg(json_build_object(${edgeParts.map((p) => p(rows, g)).join(', ')}) ORDER BY ${row}.__n${rows.backward ? ' DESC' : ''}) FILTER (WHERE ${row}.__n <= ${rows.size}), '[]'::json)`
+          ? `${k(g)}, coalesce(json_agg(json_build_object(${edgeParts.map((p) => p(rows, g)).join(', ')}) ORDER BY ${row}.__n${rows.backward ? ' DESC' : ''}) FILTER (WHERE ${row}.__n <= ${rows.size}), '[]'::json)`
           : // The page's rows come in their order (an ordered subquery under a plain aggregate).
-            `${k}, coalesce(json_agg(json_build_object(${edgeParts.map((p) => p(rows, g)).join(', ')})), '[]'::json)`,
+            `${k(g)}, coalesce(json_agg(json_build_object(${edgeParts.map((p) => p(rows, g)).join(', ')})), '[]'::json)`,
       );
     } else if (name === 'pageInfo') {
       needsRows = true;
       numbered = true;
       const pageInfo = b.type('PageInfo');
-      const infoParts: ((rows: Rows) => string)[] = [];
+      const infoParts: ((rows: Rows, g: Gen) => string)[] = [];
       for (const [infoKey, infoNodes] of b.subfields(pageInfo, fieldNodes)) {
         const infoName = (infoNodes[0] as FieldNode).name.value;
-        const ik = jsonKey(infoKey);
+        const ik = jsonKey(infoKey, infoName);
         const more = (rows: Rows) => `count(*) > ${rows.size}`;
         const pick = (rows: Rows, desc: boolean) =>
           `(array_agg(${rows.cursor} ORDER BY ${row}.__n${desc ? ' DESC' : ''}) FILTER (WHERE ${row}.__n <= ${rows.size}))[1]`;
         switch (infoName) {
           case '__typename':
-            infoParts.push(() => `${ik}, 'PageInfo'::text`);
+            infoParts.push((_rows, g) => `${ik(g)}, 'PageInfo'::text`);
             break;
           // keysetPage / wrapConnectionResult: across the cursor there is the cursor's own
           // position; beyond the page, the extra row says.
           case 'hasNextPage':
-            infoParts.push((rows) => `${ik}, ${rows.backward ? String(rows.cursorGiven) : more(rows)}`);
+            infoParts.push((rows, g) => `${ik(g)}, ${rows.backward ? String(rows.cursorGiven) : more(rows)}`);
             break;
           case 'hasPreviousPage':
-            infoParts.push((rows) => `${ik}, ${rows.backward ? more(rows) : String(rows.cursorGiven)}`);
+            infoParts.push((rows, g) => `${ik(g)}, ${rows.backward ? more(rows) : String(rows.cursorGiven)}`);
             break;
           case 'startCursor':
-            infoParts.push((rows) => `${ik}, ${pick(rows, rows.backward)}`);
+            infoParts.push((rows, g) => `${ik(g)}, ${pick(rows, rows.backward)}`);
             break;
           case 'endCursor':
-            infoParts.push((rows) => `${ik}, ${pick(rows, !rows.backward)}`);
+            infoParts.push((rows, g) => `${ik(g)}, ${pick(rows, !rows.backward)}`);
             break;
           default:
             return null;
         }
       }
-      parts.push((rows) => `${k}, json_build_object(${infoParts.map((p) => p(rows)).join(', ')})`);
+      parts.push((rows, g) => `${k(g)}, json_build_object(${infoParts.map((p) => p(rows, g)).join(', ')})`);
     } else {
       return null;
     }
@@ -950,11 +958,11 @@ export function buildSkeleton(
   const queryType = schema.getQueryType();
   if (!queryType) return null;
   const b = new Builder(schema, fragments, variables, role);
-  const parts: [string, Emit][] = [];
+  const parts: [Emit, Emit][] = [];
   for (const [key, nodes] of collectFields(schema, fragments, variables, queryType, selectionSet)) {
     const name = (nodes[0] as FieldNode).name.value;
     if (name === '__typename') {
-      parts.push([key, () => `'Query'::text`]);
+      parts.push([jsonKey(key, name), () => `'Query'::text`]);
       continue;
     }
     const def = queryType.getFields()[name];
@@ -962,13 +970,13 @@ export function buildSkeleton(
     if (!def || !compiler) return null;
     const emit = compiler({ b, alias: '', nodes, def, object: { audit: false } });
     if (!emit) return null;
-    parts.push([key, emit]);
+    parts.push([jsonKey(key, name), emit]);
   }
   if (parts.length === 0 || parts.length > 50) return null;
   return {
     sites: b.sites,
     audit: b.audit,
     emit: (g) =>
-      `SELECT json_build_object(${parts.map(([key, emit]) => `${jsonKey(key)}, ${emit(g)}`).join(', ')})::text AS data`,
+      `SELECT json_build_object(${parts.map(([key, emit]) => `${key(g)}, ${emit(g)}`).join(', ')})::text AS data`,
   };
 }

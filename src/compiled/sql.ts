@@ -304,9 +304,11 @@ function fieldSql(col: string, column: Column, value: unknown, values: unknown[]
         if (!Array.isArray(v) || type !== 'text' || !v.every((x) => typeof x === 'string'))
           throw new Untranslatable(op);
         const { vocab } = column;
+        // Sorted and without duplicates (neither changes what ANY/ALL match): the text of the
+        // statement must not depend on the order or the repetitions a client chose.
         const list =
           vocab && v.every((x) => vocab.includes(x as string))
-            ? `${lit(arrayLiteral(v as string[]))}::text[]`
+            ? `${lit(arrayLiteral([...new Set(v as string[])].sort()))}::text[]`
             : placeholder(values, arrayLiteral(v as string[]), 'text[]');
         parts.push(op === 'in' ? `${col} = ANY(${list})` : `${col} <> ALL(${list})`);
         break;

@@ -3,6 +3,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { DatabaseStalledError } from './errors.js';
+import { type PreparedStatementOptions, PreparedStatements } from './prepared.js';
 
 export { PrismaClient };
 
@@ -18,6 +19,12 @@ export interface DatabaseOptions {
   onIdleError?: (error: Error) => void;
   /** Called with every statement sent (`prepared`: a named one): tests count statements per request with it. */
   onStatement?: (sql: string, values: unknown[], prepared: boolean) => void;
+  /**
+   * Named prepared statements: at most `max` per connection, the least recently used closed first
+   * (0: none, every statement is sent unnamed). `onUnsupported`: the pooler turned out not to keep
+   * them, and they are now off for this pool (src/db/prepared.ts).
+   */
+  preparedStatements?: PreparedStatementOptions;
 }
 
 const CONNECT_TIMEOUT_MS = 2_000;
@@ -121,7 +128,8 @@ export function createPrismaClient(options: DatabaseOptions): PrismaClient {
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
   });
-  pool.on('connect', (client) => queueStatements(client, options.onStatement));
+  const prepared = new PreparedStatements(options.preparedStatements);
+  pool.on('connect', (client) => queueStatements(client, options.onStatement, prepared));
   // The pool drops the broken connection and opens a new one on the next request; unhandled,
   // this event would end the process.
   pool.on('error', (error) => options.onIdleError?.(error));
@@ -152,21 +160,30 @@ export function setDeadline(client: pg.PoolClient, at: number | undefined): void
  * send them one after another here instead. Each is sent with the time left before the
  * connection's deadline as its read timeout.
  */
-function queueStatements(client: pg.PoolClient, onStatement?: DatabaseOptions['onStatement']): void {
+function queueStatements(
+  client: pg.PoolClient,
+  onStatement: DatabaseOptions['onStatement'],
+  prepared: PreparedStatements,
+): void {
   const send = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  // Named statements go out one at a time too: this is where they are capped (src/db/prepared.ts).
+  const statements = prepared.forConnection(client);
   let previous: Promise<unknown> = Promise.resolve();
   (client as { query: unknown }).query = (...args: unknown[]) => {
     if (onStatement) {
       const [first, second] = args;
       const config: pg.QueryConfig =
         typeof first === 'string' ? { text: first, values: second as unknown[] } : (first as pg.QueryConfig);
-      onStatement(config.text ?? '', Array.isArray(config.values) ? config.values : [], Boolean(config.name));
+      const named = Boolean(config.name) && prepared.enabled;
+      onStatement(config.text ?? '', Array.isArray(config.values) ? config.values : [], named);
     }
     const counter = statementCounter.getStore();
     if (counter) counter.count++;
     // Callback-style calls (pool internals) are not queued: they return nothing to chain on.
     if (typeof args.at(-1) === 'function') return send(...args);
-    const result = previous.then(() => sendBeforeDeadline(client, send, args));
+    const result = previous.then(() =>
+      statements.send((...sent: unknown[]) => sendBeforeDeadline(client, send, sent), args),
+    );
     previous = result.catch(() => undefined);
     return result;
   };

@@ -1,4 +1,5 @@
 import { ConflictError, NotFoundError } from '../errors.js';
+import { isUnkeptStatement } from './prepared.js';
 
 /**
  * Database failures that are the client's, mapped in one place: a unique violation is a conflict,
@@ -54,7 +55,8 @@ export class DatabaseClosingError extends Error {
 /**
  * Failures of the database itself, which the client can do nothing about but wait:
  * `timeout` (a statement ran past the statement timeout) or `unavailable` (the server is gone,
- * restarting, stalled, or refused us). Undefined for everything else.
+ * restarting, stalled, refused us, or a pooler lost a prepared statement). Undefined for
+ * everything else.
  */
 export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | undefined {
   if (error instanceof DatabaseStalledError || error instanceof DatabaseClosingError) return 'unavailable';
@@ -70,6 +72,8 @@ export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | und
   // 08xxx connection exceptions; 57P01-57P03 admin shutdown, crash shutdown, cannot connect now;
   // 25P03 idle_in_transaction_session_timeout (the server ended a transaction it saw abandoned)
   if (/^08|^57P0[123]$|^25P03$/.test(sqlState)) return 'unavailable';
+  // A pooler that lost a named statement: they are off from now on (src/db/prepared.ts), a retry works.
+  if (isUnkeptStatement(sqlState)) return 'unavailable';
   const message = error instanceof Error ? error.message : String(error);
   return CONNECTION_LOST.test(message) ? 'unavailable' : undefined;
 }

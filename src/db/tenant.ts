@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { poolOf, type RequestConnection, requestConnection, setDeadline } from './client.js';
+import { preparedName } from './prepared.js';
 import { trackTransaction } from './shutdown.js';
 
 /**
@@ -161,22 +161,4 @@ async function inTenantTransaction<T>(
 function beginStatement(statementTimeoutMs: number): string {
   const timeout = Math.trunc(statementTimeoutMs);
   return `BEGIN; SET LOCAL statement_timeout = ${timeout}; SET LOCAL idle_in_transaction_session_timeout = ${2 * timeout}`;
-}
-
-const preparedNames = new Map<string, string>();
-
-/**
- * A prepared statement's name, from its text: node-postgres prepares a name once per connection
- * and then only binds and executes it. PostgreSQL plans it with each execution's values 5 times,
- * then may keep a generic plan: a statement whose plan depends on a value (a partial index's
- * condition) should carry that value as a literal. Behind PgBouncer in transaction mode, named
- * statements need its `max_prepared_statements` (1.21+).
- */
-function preparedName(text: string): string {
-  let name = preparedNames.get(text);
-  if (!name) {
-    name = `q${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
-    if (preparedNames.size < 10_000) preparedNames.set(text, name);
-  }
-  return name;
 }

@@ -93,6 +93,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     url: db.runtimeUrl,
     poolMax: 5,
     onStatement: (sql) => statements.push(sql),
+    preparedStatements: { max: config.preparedStatementsMax },
   });
   const verifyToken = await createTokenVerifier({ ...config.jwt, key: config.jwt.key });
   const server = createServer({

@@ -216,6 +216,27 @@ const CORPUS: Case[] = [
     true,
   ],
   [
+    'aliases everywhere, on every kind of key',
+    `query ($id: ID!) { __typename t: __typename c: case(id: $id) { T: __typename i: id u: uuid conf: confidence { o: overall f: fields k: __typename }
+      ts: tasks(first: 2) { n: totalCount p: pageInfo { h: hasNextPage s: startCursor t: __typename } e: edges { c: cursor k: __typename x: node { id: uuid } } }
+      uuid payer p2: payer codes { id: code code } } r: rulesets(first: 2) { edges { node { rules { r: requirements n: notes } } } } }`,
+    () => ({ id: caseIds[2] }),
+    true,
+  ],
+  [
+    'enum lists in another order, with repetitions',
+    `query ($f: CaseFilter, $g: TaskFilter) { cases(filter: $f, first: 30) { totalCount edges { node { uuid status priority } } }
+      tasks(filter: $g, first: 30) { totalCount edges { node { uuid status priority } } } }`,
+    () => ({
+      f: { status: ['APPROVED', 'PENDING', 'APPROVED'], priority: ['URGENT', 'NORMAL', 'HIGH', 'NORMAL'] },
+      g: {
+        status: ['IN_PROGRESS', 'PENDING', 'PENDING'],
+        priority: ['LOW', 'URGENT', 'HIGH', 'NORMAL', 'LOW'],
+      },
+    }),
+    true,
+  ],
+  [
     'every Case field',
     `query ($id: ID!) { case(id: $id) {
       __typename id uuid memberIdHash payer status priority diagnosisCodes
@@ -591,10 +612,33 @@ describe('statements that plan well as prepared statements', () => {
     // A forward page that reads no pageInfo: no numbering window.
     expect(q1.text).not.toContain('row_number()');
     const q3 = await dataStatement('q3');
-    expect(q3.text).toContain(`x.status = ANY('{"pending","in_progress"}'::text[])`);
-    expect(q3.values).toHaveLength(2);
+    // Sorted: the order a client lists enum values in makes no new text.
+    expect(q3.text).toContain(`x.status = ANY('{"in_progress","pending"}'::text[])`);
+    // Aliases (`myOpenTasks:`, `id:`) are parameters too: a client cannot make new texts with them.
+    expect(q3.text).not.toMatch(/myOpenTasks|'id'/);
+    expect(q3.values).toEqual(['myOpenTasks', 'id', A, stableUuid('test-clinic', 'user', 'staff')]);
     const q2 = await dataStatement('q2', { caseId: caseIds[3] });
-    expect(q2.values).toHaveLength(2);
+    expect(q2.values.filter((v) => v !== 'id')).toHaveLength(2);
+  });
+
+  test('aliases and the order or repetition of enum values do not change the statement text', async () => {
+    const texts = new Set<string>();
+    for (const [alias, status, priority] of [
+      ['a', 'PENDING, COMPLETED', 'HIGH'],
+      ['b', 'COMPLETED, PENDING', 'HIGH, HIGH'],
+      ['zz', 'COMPLETED, PENDING, COMPLETED', 'HIGH'],
+    ]) {
+      compiled.sent.length = 0;
+      const body = await compiled.post(
+        `{ ${alias}: tasks(first: 3, filter: { status: [${status}], priority: [${priority}] }) { ${alias}1: edges { n: node { uuid } } } }`,
+        undefined,
+        'staff@test-clinic.com',
+      );
+      expect(body).toMatch(new RegExp(`^200 \\{"data":\\{"${alias}":\\{"${alias}1":\\[`));
+      const statement = compiled.sent.find((s) => s.text.startsWith('SELECT json_build_object'));
+      texts.add(statement?.text ?? '');
+    }
+    expect(texts.size).toBe(1);
   });
 
   test("Q3's generic plan can use the partial index of open tasks", async () => {

@@ -205,3 +205,18 @@ test('the tools (db:deploy, db:seed, token) need only well-formed variables, in 
     loadConfig({ NODE_ENV: 'production', DIRECT_DATABASE_URL: 'postgresql://owner@db/x' }).directDatabaseUrl,
   ).toBe('postgresql://owner@db/x');
 });
+
+test('named prepared statements: 50 per connection by default, none when turned off', () => {
+  expect(loadConfig({}).preparedStatementsMax).toBe(50);
+  expect(loadConfig({ DB_PREPARED_STATEMENTS_MAX: '200' }).preparedStatementsMax).toBe(200);
+  expect(loadConfig({ DB_PREPARED_STATEMENTS_MAX: '0' }).preparedStatementsMax).toBe(0);
+  expect(
+    loadConfig({ DB_PREPARED_STATEMENTS: 'false', DB_PREPARED_STATEMENTS_MAX: '200' }).preparedStatementsMax,
+  ).toBe(0);
+  expect(() => loadConfig({ DB_PREPARED_STATEMENTS: 'no' })).toThrow(
+    /^Invalid configuration: DB_PREPARED_STATEMENTS: /,
+  );
+  expect(() => loadConfig({ DB_PREPARED_STATEMENTS_MAX: '-1' })).toThrow(
+    /^Invalid configuration: DB_PREPARED_STATEMENTS_MAX: /,
+  );
+});
