@@ -11,6 +11,8 @@ import { TEST_JWT_SECRET, TEST_MEMBER_ID_HASH_KEY } from './app.js';
 /** The server in this process, listening on a free port as in production (the fast lane included). */
 export interface ListeningServer {
   url: string;
+  /** The server's log lines (JSON, at LOG_LEVEL, `info` unless the env says otherwise). */
+  lines: Record<string, unknown>[];
   prisma: PrismaClient;
   token(email: string): Promise<string>;
   /** POST /graphql; the status, the first error's code, Retry-After and how long it took. */
@@ -35,13 +37,14 @@ export async function listen(
 ): Promise<ListeningServer> {
   const config = loadConfig({
     NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     JWT_SECRET: TEST_JWT_SECRET,
     DATABASE_URL: databaseUrl,
     MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
     ...env,
   });
   if (!config.jwt.key) throw new Error('JWT_SECRET is set above');
+  const lines: Record<string, unknown>[] = [];
   const prisma = createPrismaClient({
     url: databaseUrl,
     poolMax,
@@ -51,7 +54,7 @@ export async function listen(
     config,
     prisma,
     databaseUrl,
-    logger: createLogger(config),
+    logger: createLogger(config, { write: (line: string) => void lines.push(JSON.parse(line)) }),
     verifyToken: await createTokenVerifier({ ...config.jwt, key: config.jwt.key }),
     memberIdHashKey: TEST_MEMBER_ID_HASH_KEY,
   });
@@ -68,6 +71,7 @@ export async function listen(
   };
   return {
     url,
+    lines,
     prisma,
     token,
     async post(query, variables, email = 'admin@test-clinic.com') {
