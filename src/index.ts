@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     setTimeout(
       () => {
         logger.error('shutdown did not finish in time: exiting with work pending');
-        process.exit(1);
+        exitAfterLogs(logger, 1);
       },
       graceMs + 2 * deadlineMs + FORCED_EXIT_MARGIN_MS,
     ).unref();
@@ -156,12 +156,21 @@ async function main(): Promise<void> {
     await server.close();
     await database.embedded?.stop();
     logger.info('stopped');
-    process.exit(0);
+    exitAfterLogs(logger, 0);
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.removeAllListeners(signal);
     process.once(signal, () => void stop(signal));
   }
+}
+
+/**
+ * Exits once the log lines written so far are out: the pretty printer of development runs in a
+ * worker thread, and an immediate exit would lose the last lines (what a shutdown abandoned).
+ */
+function exitAfterLogs(logger: Logger, code: number): void {
+  setTimeout(() => process.exit(code), 1_000);
+  logger.flush(() => process.exit(code));
 }
 
 /** Time the embedded PostgreSQL gets to stop, beyond the drain's own bounds. */

@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { TEST_JWT_SECRET, TEST_MEMBER_ID_HASH_KEY } from './app.js';
 
+const READY_TIMEOUT_MS = 45_000;
+
 /** The server as it runs in production: a process of its own, JSON log lines on stdout. */
 export interface ServerProcess {
   child: ChildProcess;
@@ -48,6 +50,7 @@ export async function startServerProcess(
   const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
     child.once('exit', (code) => resolve({ code, at: Date.now() })),
   );
+  let notReady: NodeJS.Timeout | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       try {
@@ -59,7 +62,12 @@ export async function startServerProcess(
       }
     });
     void exited.then(({ code }) => reject(new Error(`server exited early (${code}): ${stderr}`)));
-  });
+    // A server that never says it is ready is not left running behind the test.
+    notReady = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server not ready within ${READY_TIMEOUT_MS} ms: ${stderr}`));
+    }, READY_TIMEOUT_MS);
+  }).finally(() => clearTimeout(notReady));
   return {
     child,
     url,
