@@ -11,6 +11,7 @@ import { graphiqlDefaultQuery } from './graphiql.js';
 import type { Logger } from './logger.js';
 import { useBodyLimit, useOperationLimits, useTokenLimit } from './plugins/limits.js';
 import { useRequestLog } from './plugins/request-log.js';
+import { useParamsCheck } from './plugins/request-params.js';
 import { schema } from './schema/index.js';
 
 export interface ServerDeps {
@@ -77,6 +78,7 @@ export function createServer({
       useRequestLog(logger),
       useHealthChecks(prisma),
       useBodyLimit(config.limits.bodyBytes),
+      useParamsCheck(),
       // Before any limit that needs the document: an unauthenticated client learns nothing from it.
       useAuthentication(verifyToken),
       useTokenLimit(config.limits.tokens),
