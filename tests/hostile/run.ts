@@ -4,6 +4,9 @@ import { requestBody } from './values.js';
 
 export type Tokens = Record<HostileRequest['as'], string>;
 
+/** How a request reaches the server: `TestApp.fetch` (yoga in-process), or over a socket. */
+export type Send = (path: string, init: RequestInit) => Promise<Response>;
+
 export async function roleTokens(app: TestApp): Promise<Tokens> {
   return { ADMIN: await app.token('admin@test-clinic.com'), STAFF: await app.token('staff@test-clinic.com') };
 }
@@ -19,11 +22,11 @@ interface ResponseBody {
  * the error points, and never an unexpected error.
  */
 export async function sendHostile(
-  app: TestApp,
+  send: Send,
   tokens: Tokens,
   request: HostileRequest,
 ): Promise<string | undefined> {
-  const response = await app.fetch('/graphql', {
+  const response = await send('/graphql', {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -64,14 +67,14 @@ export async function sendHostile(
 
 /** Sends the requests one after another; the failures, each with its request's name. */
 export async function sendAll(
-  app: TestApp,
+  send: Send,
   tokens: Tokens,
   requests: HostileRequest[],
   after?: (request: HostileRequest) => Promise<string | undefined>,
 ): Promise<string[]> {
   const failures: string[] = [];
   for (const request of requests) {
-    const failure = (await sendHostile(app, tokens, request)) ?? (await after?.(request));
+    const failure = (await sendHostile(send, tokens, request)) ?? (await after?.(request));
     if (failure) failures.push(failure);
   }
   return failures;

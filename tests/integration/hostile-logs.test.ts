@@ -146,7 +146,7 @@ const MARKED: HostileRequest[] = [
 ];
 
 test('hostile requests carrying a marker in every filter, cursor, ID and input: no log line holds it', async () => {
-  expect(await sendAll(app, tokens, MARKED)).toEqual([]);
+  expect(await sendAll(app.fetch, tokens, MARKED)).toEqual([]);
   expect(raw.filter((line) => line.includes(MARKER))).toEqual([]);
   expect(lines.filter((line) => line.msg === 'unexpected error')).toEqual([]);
 });

@@ -22,7 +22,7 @@ afterAll(() => app?.close());
 test('every hostile mutation is refused and writes nothing', async () => {
   expect(MUTATIONS.length).toBeGreaterThanOrEqual(100);
   const before = await databaseFingerprint(app);
-  const failures = await sendAll(app, tokens, MUTATIONS, async (request) =>
+  const failures = await sendAll(app.fetch, tokens, MUTATIONS, async (request) =>
     (await databaseFingerprint(app)) === before ? undefined : `${request.name}: the database changed`,
   );
   expect(failures).toEqual([]);

@@ -35,7 +35,7 @@ test('the table covers every ID, UUID, DateTime, cursor, string and JSON input o
 
 test('every hostile query and request body gets its status and code', async () => {
   const failures = await sendAll(
-    app,
+    app.fetch,
     tokens,
     TABLE.filter((request) => !request.mutation),
   );
