@@ -61,7 +61,7 @@ export function createLogger(
  * values (filters, search text, cursors, member id hashes): only its safe description is kept
  * (src/db/errors.ts), also when it is another error's `cause`. Other errors are pino's usual.
  */
-export function serializeError(error: unknown): unknown {
+function serializeError(error: unknown): unknown {
   const database = describeDatabaseError(error);
   if (database) return database;
   // pino's own serializer would append the cause's message and stack to the error's.

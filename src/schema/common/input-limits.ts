@@ -25,7 +25,7 @@ export const FILTER_MAX_LENGTH = {
 /** PostgreSQL has no year 0 and JavaScript writes years past 9999 with a sign: both are refused. */
 const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
 const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
-export const DATE_TIME_RANGE = '0001-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z';
+const DATE_TIME_RANGE = '0001-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z';
 
 const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i;
@@ -82,7 +82,7 @@ export function jsonTooDeep(value: unknown, max = MAX_JSON_DEPTH): boolean {
 }
 
 /** PostgreSQL cannot store U+0000 in text (SQLSTATE 22021) nor in jsonb (22P05). */
-export function hasNul(value: string): boolean {
+function hasNul(value: string): boolean {
   return value.includes('\u0000');
 }
 

@@ -2,6 +2,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../../builder.js';
 import { badUserInput } from '../../errors.js';
+import { UUID } from './ids.js';
 import { parseTimestamp } from './input-limits.js';
 
 // Relay connections (PageInfo, edges) come from the relay plugin; each domain shares one
@@ -188,7 +189,6 @@ function timestampValue(value: unknown): Date | undefined {
   return 'date' in parsed ? parsed.date : undefined;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64 = /^(?:[\d+/A-Za-z]{4})*(?:[\d+/A-Za-z]{2}==|[\d+/A-Za-z]{3}=)?$/;
 
 /**

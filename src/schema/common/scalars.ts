@@ -1,8 +1,7 @@
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import { builder } from '../../builder.js';
+import { UUID } from './ids.js';
 import { jsonTooDeep, MAX_JSON_DEPTH, parseTimestamp } from './input-limits.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Every DateTime input goes through here: a calendar date within 0001..9999, which PostgreSQL can store. */
 function parseDateTime(value: unknown): Date {
