@@ -44,7 +44,7 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
-    // node and nodes are src/schema/common/node.ts's: they check their IDs before any read.
+    // node and nodes are defined in src/schema/common/node-queries.ts, which checks their IDs first.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
   },
