@@ -44,7 +44,9 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
-    nodesQueryOptions: { nullable: { list: false, items: true } },
+    // node and nodes are defined in src/schema/common/node-queries.ts, which checks their IDs first.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
   },
   prisma: {
     // Every Prisma query of a request goes through its tenant transaction (src/context.ts).

@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import { PothosValidationError } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AuthenticationError, type TokenClaims, type TokenVerifier } from './auth/jwt.js';
 import { executeCompiled } from './compiled/index.js';
 import { statementCounter } from './db/client.js';
-import { databaseFailure, describeDatabaseError } from './db/errors.js';
+import { databaseFailure, dataException, failureCause } from './db/errors.js';
 import {
   type RequestTransaction,
   type RequestUser,
@@ -13,7 +14,7 @@ import {
   type TenantTransactionOptions,
   withRequest,
 } from './db/tenant.js';
-import { serviceUnavailable, timedOut, unauthenticated, unexpected } from './errors.js';
+import { badUserInput, serviceUnavailable, timedOut, unauthenticated, unexpected } from './errors.js';
 import type { LaneRequest } from './fast-lane.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { createLogThrottle, type Logger } from './logger.js';
@@ -203,11 +204,28 @@ const databaseFailureLog = createLogThrottle();
 /** What the client sees of an error; what is not meant for it is logged with the request id. */
 export function exposeError(error: unknown, requestId: string, logger?: Logger): GraphQLError {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (original instanceof PothosValidationError && original.extensions.code === undefined) {
+    // Pothos checks a related connection's page arguments itself (a negative size, `before` with
+    // `first`) while the parent plans its query, before any check of ours can run.
+    return badUserInput(original.message, {
+      nodes: (error as GraphQLError).nodes,
+      path: (error as GraphQLError).path,
+    });
+  }
   if (original instanceof GraphQLError) return error as GraphQLError; // raised on purpose, with a code
   const path = error instanceof GraphQLError ? error.path : undefined;
+  const sqlState = dataException(original);
+  if (sqlState) {
+    // The last net of db/errors.ts: never the value, which may be a member id or clinical text.
+    logger?.warn({ requestId, path, sqlState }, 'the database refused a value of the request');
+    return badUserInput('A value of the request cannot be used by the database', {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path,
+    });
+  }
   const failure = databaseFailure(original);
   if (failure) {
-    const cause = describeDatabaseError(original);
+    const cause = failureCause(original);
     databaseFailureLog(`${failure}:${cause}`, (suppressed) =>
       logger?.warn({ requestId, path, failure, cause, suppressed }, `database ${failure}`),
     );

@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLErrorOptions } from 'graphql';
 
 /**
  * Expected domain failures. Services throw them; the mutations that can fail this way list them
@@ -60,9 +60,15 @@ export function forbidden(reason: string): GraphQLError {
   return new GraphQLError(`Forbidden: ${reason}`, { extensions: { code: 'FORBIDDEN' } });
 }
 
-/** A bad argument found while executing: the field is null, the rest of the response stands (HTTP 200). */
-export function badUserInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+/**
+ * A bad argument found while executing: the field is null, the rest of the response stands (HTTP 200).
+ * `located` (nodes, path) places an error raised after the field's own resolver has returned.
+ */
+export function badUserInput(
+  message: string,
+  located?: Pick<GraphQLErrorOptions, 'nodes' | 'path'>,
+): GraphQLError {
+  return new GraphQLError(message, { ...located, extensions: { code: 'BAD_USER_INPUT' } });
 }
 
 /** The database could not answer (down, restarting, unreachable): retry later. HTTP 503. */

@@ -8,7 +8,7 @@ import {
   prepareRuntimeLogin,
   startEmbeddedPostgres,
 } from './db/embedded.js';
-import { describeDatabaseError } from './db/errors.js';
+import { failureCause } from './db/errors.js';
 import { deployMigrations } from './db/migrate.js';
 import { PREPARED_STATEMENTS_UNSUPPORTED } from './db/prepared.js';
 import { assertRoleRespectsRls, type RoleFacts } from './db/roles.js';
@@ -78,15 +78,14 @@ async function main(): Promise<void> {
     connectTimeoutMs: config.statementTimeoutMs,
     // One short line per cause and interval: a restart breaks every idle connection at once.
     onIdleError: (error) => {
-      const cause = describeDatabaseError(error);
+      const cause = failureCause(error);
       brokenConnectionLog(cause, (suppressed) =>
         logger.warn({ cause, suppressed }, 'a pooled database connection broke; it is replaced'),
       );
     },
     preparedStatements: {
       max: config.preparedStatementsMax,
-      onUnsupported: (error) =>
-        logger.error({ cause: describeDatabaseError(error) }, PREPARED_STATEMENTS_UNSUPPORTED),
+      onUnsupported: (error) => logger.error({ cause: failureCause(error) }, PREPARED_STATEMENTS_UNSUPPORTED),
     },
   });
   await assertRoleRespectsRls((sql) => prisma.$queryRawUnsafe<RoleFacts[]>(sql));

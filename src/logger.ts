@@ -1,5 +1,6 @@
 import pino from 'pino';
 import type { Config } from './config.js';
+import { describeDatabaseError } from './db/errors.js';
 
 /**
  * Structured logs. Whatever path a token, a raw member id or extracted clinical data could take
@@ -36,6 +37,16 @@ export function createLogger(
   const options: pino.LoggerOptions = {
     level: config.logLevel,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError },
+    hooks: {
+      // An error logged on its own lends the line its message as `msg`: not a database error's.
+      logMethod(args, method) {
+        if (describeDatabaseError(args[0]) && typeof args[1] !== 'string') {
+          return method.apply(this, [args[0] as object, 'database error']);
+        }
+        return method.apply(this, args);
+      },
+    },
   };
   if (destination) return pino(options, destination);
   if (config.env !== 'development') return pino(options);
@@ -43,6 +54,23 @@ export function createLogger(
     ...options,
     transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
   });
+}
+
+/**
+ * Errors in log lines (`err`). A database error's message and details can hold the request's
+ * values (filters, search text, cursors, member id hashes): only its safe description is kept
+ * (src/db/errors.ts), also when it is another error's `cause`. Other errors are pino's usual.
+ */
+function serializeError(error: unknown): unknown {
+  const database = describeDatabaseError(error);
+  if (database) return database;
+  // pino's own serializer would append the cause's message and stack to the error's.
+  const cause = error instanceof Error ? describeDatabaseError(error.cause) : undefined;
+  if (cause) {
+    const { name, message, stack } = error as Error;
+    return { type: (error as Error).constructor.name ?? name, message, stack, cause };
+  }
+  return pino.stdSerializers.err(error as Error);
 }
 
 /**

@@ -12,6 +12,7 @@ import { graphiqlDefaultQuery } from './graphiql.js';
 import type { Logger } from './logger.js';
 import { useBodyLimit, useDocumentSizeLimit, useOperationLimits, useParseLimits } from './plugins/limits.js';
 import { useRequestLog } from './plugins/request-log.js';
+import { useParamsCheck } from './plugins/request-params.js';
 import { useSchemaPrivacy } from './plugins/schema-privacy.js';
 import { schema } from './schema/index.js';
 
@@ -119,6 +120,7 @@ export function createServer({
       useRequestLog(logger),
       useHealthChecks(readiness, state),
       useBodyLimit(config.limits.bodyBytes),
+      useParamsCheck(),
       // Before any limit that needs the document: an unauthenticated client learns nothing from it.
       useAuthentication(verifyToken),
       useDocumentSizeLimit(config.limits.documentBytes),

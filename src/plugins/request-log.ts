@@ -58,16 +58,19 @@ export function useRequestLog(logger: Logger): Plugin {
     onParse({ context }) {
       const yogaContext = context as {
         request?: Request;
-        params?: { operationName?: string };
+        params?: { operationName?: unknown };
       } & LoggedContext;
       return ({ result }) => {
         if (!yogaContext.request) return;
         const record = recordOf(yogaContext.request);
         record.context ??= yogaContext;
-        const operation =
-          result && 'kind' in result ? getOperationAST(result, yogaContext.params?.operationName) : null;
+        // The body's operationName is the client's: not always a string (useParamsCheck refuses
+        // those, but this line is written for every request, refused or not).
+        const requested = yogaContext.params?.operationName;
+        const name = typeof requested === 'string' ? requested : undefined;
+        const operation = result && 'kind' in result ? getOperationAST(result, name) : null;
         // A name the document does not hold is the client's free text: cap what the log keeps.
-        record.operationName = operation?.name?.value ?? yogaContext.params?.operationName?.slice(0, 128);
+        record.operationName = operation?.name?.value ?? name?.slice(0, 128);
         record.operationType = operation?.operation;
       };
     },

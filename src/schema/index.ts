@@ -3,6 +3,7 @@ import './common/scalars.js';
 import './common/enums.js';
 import './common/pagination.js';
 import './common/errors.js';
+import './common/node-queries.js';
 import './tenants/types.js';
 import './users/types.js';
 import './ingestions/types.js';

@@ -6,6 +6,7 @@ import { hashMemberId } from '../../domain/member-id.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { CaseStatus, CodeType, Priority } from '../common/enums.js';
 import { globalIdOf } from '../common/ids.js';
+import { FILTER_MAX_LENGTH, filterText } from '../common/input-limits.js';
 import type { SortKey } from '../common/pagination.js';
 import { optionalText, requiredText } from '../common/validation.js';
 
@@ -74,16 +75,19 @@ export function caseWhere(
   filter?: CaseFilterValue | null,
 ): Prisma.CaseWhereInput {
   const and: Prisma.CaseWhereInput[] = [{ tenantId: ctx.viewer.tenantId }];
+  const text = (name: keyof typeof FILTER_MAX_LENGTH, value: string) =>
+    filterText(value, `filter.${name}`, FILTER_MAX_LENGTH[name]);
   if (filter?.status) and.push({ status: { in: filter.status } });
   if (filter?.priority) and.push({ priority: { in: filter.priority } });
-  if (filter?.payer != null) and.push({ payer: filter.payer });
+  if (filter?.payer != null) and.push({ payer: text('payer', filter.payer) });
   if (filter?.memberId != null) {
-    and.push({ memberIdHash: hashMemberId(ctx.memberIdHashKey, ctx.viewer.tenantId, filter.memberId) });
+    const memberId = text('memberId', filter.memberId);
+    and.push({ memberIdHash: hashMemberId(ctx.memberIdHashKey, ctx.viewer.tenantId, memberId) });
   }
-  if (filter?.memberIdHash != null) and.push({ memberIdHash: filter.memberIdHash });
+  if (filter?.memberIdHash != null) and.push({ memberIdHash: text('memberIdHash', filter.memberIdHash) });
   if (filter?.createdAfter) and.push({ createdAt: { gt: filter.createdAfter } });
   if (filter?.createdBefore) and.push({ createdAt: { lt: filter.createdBefore } });
-  const search = filter?.search?.trim();
+  const search = filter?.search == null ? undefined : text('search', filter.search).trim();
   if (search) {
     and.push({
       OR: [

@@ -1,6 +1,7 @@
 import { can } from '../../auth/permissions.js';
 import { builder } from '../../builder.js';
 import { CaseStatus, CodeType, Priority } from '../common/enums.js';
+import { relatedMaxSize } from '../common/pagination.js';
 import { nestedTaskQuery, TaskFilter, TaskOrderBy } from '../tasks/inputs.js';
 import { TaskConnection } from '../tasks/types.js';
 
@@ -79,6 +80,7 @@ export const Case = builder.prismaNode('Case', {
         description: "The case's tasks, newest first unless ordered otherwise",
         cursor: 'id',
         totalCount: true,
+        maxSize: relatedMaxSize,
         args: { filter: t.arg({ type: TaskFilter }), orderBy: t.arg({ type: TaskOrderBy }) },
         query: (args) => nestedTaskQuery(args),
       },

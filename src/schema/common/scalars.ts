@@ -1,18 +1,13 @@
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import { builder } from '../../builder.js';
+import { UUID } from './ids.js';
+import { jsonTooDeep, MAX_JSON_DEPTH, parseTimestamp } from './input-limits.js';
 
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
+/** Every DateTime input goes through here: a calendar date within 0001..9999, which PostgreSQL can store. */
 function parseDateTime(value: unknown): Date {
-  if (typeof value !== 'string' || !ISO_DATE_TIME.test(value)) {
-    throw new GraphQLError(
-      'DateTime must be an ISO-8601 timestamp with an offset, e.g. 2026-01-31T09:00:00.000Z',
-    );
-  }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new GraphQLError(`DateTime is not a valid date: ${value}`);
-  return date;
+  const parsed = parseTimestamp(typeof value === 'string' ? value : '');
+  if ('error' in parsed) throw new GraphQLError(parsed.error);
+  return parsed.date;
 }
 
 function parseUuid(value: unknown): string {
@@ -57,9 +52,16 @@ function literalToJson(ast: ValueNode, variables: Record<string, unknown> | null
   }
 }
 
+/** Deeper values are refused here, before anything walks them recursively (zod, JSON.stringify, Prisma). */
+function shallowJson(value: unknown): unknown {
+  if (jsonTooDeep(value)) throw new GraphQLError(`JSON must not nest deeper than ${MAX_JSON_DEPTH} levels`);
+  return value;
+}
+
 builder.scalarType('JSON', {
   description: 'Any JSON value',
   serialize: (value) => value,
-  parseValue: (value) => value,
-  parseLiteral: (ast, variables) => literalToJson(ast, variables),
+  parseValue: shallowJson,
+  // A literal's depth is bounded by MAX_TOKENS, so converting it recursively first is safe.
+  parseLiteral: (ast, variables) => shallowJson(literalToJson(ast, variables)),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../errors.js';
+import { nulPaths } from './input-limits.js';
 
 /**
  * Parses a mutation's `input` with its zod schema, inside the resolver: after the role check
@@ -8,13 +9,18 @@ import { ValidationError } from '../../errors.js';
  *
  * Pothos' validation plugin would run before scope-auth (it maps arguments ahead of resolver
  * wrappers), which is why it is not used.
+ *
+ * U+0000 is refused in every string of the input, JSON values and keys included, whatever its
+ * schema says: PostgreSQL can store it neither in text nor in jsonb.
  */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const nul = nulPaths(input).map((path) => ({ path, message: 'must not contain NUL characters (U+0000)' }));
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  throw new ValidationError(
-    result.error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })),
-  );
+  if (result.success && nul.length === 0) return result.data;
+  const issues = result.success
+    ? []
+    : result.error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message }));
+  throw new ValidationError([...issues, ...nul]);
 }
 
 /** Trimmed; whitespace-only counts as empty. */

@@ -4,6 +4,7 @@ import { builder } from '../../builder.js';
 import type { Context } from '../../context.js';
 import { badUserInput } from '../../errors.js';
 import { type Event as EventRow, Prisma } from '../../generated/prisma/client.js';
+import { FILTER_MAX_LENGTH, filterText, parseTimestamp } from '../common/input-limits.js';
 import { NEWEST_FIRST, pageWindow, rootList } from '../common/pagination.js';
 import { Event, EventConnection } from './types.js';
 
@@ -39,7 +40,9 @@ export function eventsWhere(
   return {
     tenantId,
     ...(args.entityId ? { entityId: args.entityId } : {}),
-    ...(args.eventType != null ? { eventType: args.eventType } : {}),
+    ...(args.eventType != null
+      ? { eventType: filterText(args.eventType, 'eventType', FILTER_MAX_LENGTH.eventType) }
+      : {}),
   };
 }
 
@@ -122,7 +125,8 @@ function decodePosition(cursor: string): Position {
     !TIMESTAMP.test(decoded[1]) ||
     typeof decoded[2] !== 'string' ||
     !UUID.test(decoded[2]) ||
-    Number.isNaN(Date.parse(decoded[1]))
+    // A date PostgreSQL can read: February 30 or year 0 would fail there, as a data exception.
+    'error' in parseTimestamp(decoded[1])
   ) {
     throw badUserInput('Unknown cursor for Case.events');
   }

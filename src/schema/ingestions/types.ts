@@ -1,7 +1,7 @@
 import { builder } from '../../builder.js';
 import { CaseConnection } from '../cases/types.js';
 import { IngestionSourceType, IngestionStatus } from '../common/enums.js';
-import { pageWindow } from '../common/pagination.js';
+import { pageWindow, relatedMaxSize } from '../common/pagination.js';
 
 type SourceType = 'email' | 'pdf';
 type Status = 'pending' | 'processing' | 'completed' | 'failed';
@@ -26,6 +26,7 @@ export const Ingestion = builder.prismaNode('Ingestion', {
         description: 'Cases extracted from this ingestion, newest first',
         cursor: 'id',
         totalCount: true,
+        maxSize: relatedMaxSize,
         query: (args) => {
           pageWindow(args);
           return { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] };

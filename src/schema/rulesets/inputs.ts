@@ -4,6 +4,7 @@ import { likeLiteral } from '../../db/like.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { toRulesJson } from '../../services/rulesets.js';
 import { globalIdOf } from '../common/ids.js';
+import { FILTER_MAX_LENGTH, filterText } from '../common/input-limits.js';
 import type { SortKey } from '../common/pagination.js';
 import { optionalText, requiredText } from '../common/validation.js';
 
@@ -31,9 +32,13 @@ export const RULESET_ORDER: SortKey[] = [
 export function rulesetWhere(filter: RulesetFilterValue | null | undefined): Prisma.RulesetWhereInput {
   if (!filter) return {};
   const and: Prisma.RulesetWhereInput[] = [];
-  if (filter.payer != null) and.push({ payer: filter.payer });
-  if (filter.procedure != null)
-    and.push({ procedure: { equals: likeLiteral(filter.procedure), mode: 'insensitive' } });
+  if (filter.payer != null) {
+    and.push({ payer: filterText(filter.payer, 'filter.payer', FILTER_MAX_LENGTH.payer) });
+  }
+  if (filter.procedure != null) {
+    const procedure = filterText(filter.procedure, 'filter.procedure', FILTER_MAX_LENGTH.procedure);
+    and.push({ procedure: { equals: likeLiteral(procedure), mode: 'insensitive' } });
+  }
   if (filter.isActive != null) and.push({ isActive: filter.isActive });
   return { AND: and };
 }

@@ -1,6 +1,7 @@
 import { builder } from '../../builder.js';
 import type { Role } from '../../context.js';
 import { UserRole } from '../common/enums.js';
+import { relatedMaxSize } from '../common/pagination.js';
 import { nestedTaskQuery, TaskFilter, TaskOrderBy } from '../tasks/inputs.js';
 import { TaskConnection } from '../tasks/types.js';
 
@@ -22,6 +23,7 @@ export const User = builder.prismaNode('User', {
         description: 'Tasks assigned to this user, newest first unless ordered otherwise',
         cursor: 'id',
         totalCount: true,
+        maxSize: relatedMaxSize,
         args: { filter: t.arg({ type: TaskFilter }), orderBy: t.arg({ type: TaskOrderBy }) },
         query: (args) => nestedTaskQuery(args),
       },

@@ -1,0 +1,125 @@
+import { badUserInput } from '../../errors.js';
+
+// The limits every input value meets before it can reach PostgreSQL (docs/api-decisions.md,
+// "Input limits"). Each check sits where the value enters: the scalars, the ID and cursor decoders,
+// the filter builders and parseInput. Without them PostgreSQL refuses the value itself (NUL bytes,
+// year 0) or spends seconds on it (a 900 KB search), and the client gets "Unexpected error".
+
+/** Nesting of a JSON input (`extractedData`, `metadata`, …): `{}` is 1, `{"a": []}` is 2. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The longest value of each string filter: the length of the column it is compared with (a longer
+ * exact value can never match; a search is a substring of the payer). `eventType` is VARCHAR(100),
+ * the others VARCHAR(255).
+ */
+export const FILTER_MAX_LENGTH = {
+  payer: 255,
+  search: 255,
+  memberId: 255,
+  memberIdHash: 255,
+  procedure: 255,
+  eventType: 100,
+} as const;
+
+/** PostgreSQL has no year 0 and JavaScript writes years past 9999 with a sign: both are refused. */
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+const DATE_TIME_RANGE = '0001-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z';
+
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i;
+
+/**
+ * The instant an ISO-8601 timestamp names, or why it names none. Stricter than `new Date()`,
+ * which turns February 30 into March 2 and 24:00 into the next day: every field must be in its
+ * calendar range, and the instant within DATE_TIME_RANGE (in UTC).
+ */
+export function parseTimestamp(value: string): { date: Date } | { error: string } {
+  const match = ISO_DATE_TIME.exec(value);
+  if (!match) {
+    return { error: 'DateTime must be an ISO-8601 timestamp with an offset, e.g. 2026-01-31T09:00:00.000Z' };
+  }
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHour = 0, offsetMinute = 0] =
+    match.slice(1).map((part) => Number(part ?? 0));
+  if (
+    !(month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month)) ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59 ||
+    offsetHour > 23 ||
+    offsetMinute > 59
+  ) {
+    return { error: 'DateTime is not a valid date and time: a field is out of its calendar range' };
+  }
+  const time = Date.parse(value);
+  if (Number.isNaN(time) || time < EARLIEST || time > LATEST) {
+    return { error: `DateTime must be between ${DATE_TIME_RANGE}` };
+  }
+  return { date: new Date(time) };
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number);
+}
+
+/**
+ * Whether a JSON value nests deeper than `max`. Iterative: a value of 100,000 levels (a 200 KB
+ * body) must not overflow the stack here, as it would in JSON.stringify, zod or Prisma later.
+ */
+export function jsonTooDeep(value: unknown, max = MAX_JSON_DEPTH): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** PostgreSQL cannot store U+0000 in text (SQLSTATE 22021) nor in jsonb (22P05). */
+function hasNul(value: string): boolean {
+  return value.includes('\u0000');
+}
+
+/**
+ * The paths inside `value` (a mutation's input, JSON included) of the strings, and of the objects
+ * whose keys, hold U+0000; at most `limit` of them. Iterative, like jsonTooDeep.
+ */
+export function nulPaths(value: unknown, limit = 20): string[][] {
+  const found: string[][] = [];
+  const stack: [unknown, string[]][] = [[value, []]];
+  for (let next = stack.pop(); next && found.length < limit; next = stack.pop()) {
+    const [item, path] = next;
+    if (typeof item === 'string') {
+      if (hasNul(item)) found.push(path);
+    } else if (Array.isArray(item)) {
+      item.forEach((child, i) => {
+        stack.push([child, [...path, String(i)]]);
+      });
+    } else if (item !== null && typeof item === 'object' && !(item instanceof Date)) {
+      const entries = Object.entries(item);
+      if (entries.some(([key]) => hasNul(key))) found.push(path);
+      for (const [key, child] of entries) if (!hasNul(key)) stack.push([child, [...path, key]]);
+    }
+  }
+  return found.reverse();
+}
+
+/**
+ * A string filter's value, checked before it is built into a `where`: no U+0000 and at most
+ * `max` characters. The message names the argument and the limit, never the value (it may be a
+ * member id).
+ */
+export function filterText(value: string, argument: string, max: number): string {
+  if (hasNul(value)) throw badUserInput(`Argument "${argument}" must not contain NUL characters (U+0000)`);
+  // Characters as PostgreSQL counts them (code points); UTF-16 length is an upper bound of those.
+  if (value.length > max && (value.length > 2 * max || [...value].length > max)) {
+    throw badUserInput(`Argument "${argument}" must be at most ${max} characters`);
+  }
+  return value;
+}

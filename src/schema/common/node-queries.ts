@@ -1,0 +1,36 @@
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { type GraphQLResolveInfo, isObjectType } from 'graphql';
+import { builder } from '../../builder.js';
+import { badUserInput } from '../../errors.js';
+import { decodeRowId } from './ids.js';
+
+/**
+ * A global ID for `node`/`nodes`: of a type that implements Node, around a row id (every Node's
+ * key is a UUID). The relay plugin's own fields would send any key to the database (an invalid
+ * UUID there is a data exception) and answer an unknown type with a message that repeats the ID.
+ */
+function nodeGlobalId(globalId: string, argument: string, info: GraphQLResolveInfo): string {
+  let typename: string | undefined;
+  try {
+    typename = decodeGlobalID(globalId).typename;
+  } catch {
+    typename = undefined;
+  }
+  const type = typename === undefined ? undefined : info.schema.getType(typename);
+  const isNode = isObjectType(type) && type.getInterfaces().some((i) => i.name === 'Node');
+  if (!isNode || !decodeRowId(globalId, type.name)) {
+    throw badUserInput(`Argument "${argument}" is not the global ID of a Node`);
+  }
+  return globalId;
+}
+
+builder.queryFields((t) => ({
+  node: t.node({
+    args: { id: t.arg.id({ required: true }) },
+    id: (_root, args, _ctx, info) => nodeGlobalId(args.id, 'id', info),
+  }),
+  nodes: t.nodeList({
+    args: { ids: t.arg.idList({ required: true }) },
+    ids: (_root, args, _ctx, info) => args.ids.map((id, i) => nodeGlobalId(id, `ids[${i}]`, info)),
+  }),
+}));
