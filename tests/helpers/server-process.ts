@@ -14,6 +14,8 @@ export interface ServerProcess {
   /** Resolves with the exit code (null: killed by a signal) and when it came, in ms since epoch. */
   exited: Promise<{ code: number | null; at: number }>;
   kill(): void;
+  /** SIGTERM, then resolves when the process has exited. */
+  stop(): Promise<void>;
   /** The heap in use after a full collection (needs `--expose-gc --import ./tests/helpers/heap-reporter.mjs`). */
   heap(): Promise<{ heapUsed: number; rss: number }>;
 }
@@ -78,6 +80,10 @@ export async function startServerProcess(
         child.once('message', (message) => resolve(message as { heapUsed: number; rss: number }));
         child.send('heap');
       }),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },

@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { signToken } from '../../src/auth/jwt.js';
@@ -9,6 +7,7 @@ import { seedDatabase, seedIdentity, stableUuid } from '../../src/db/seed.js';
 import { TEST_JWT_SECRET, TEST_MEMBER_ID_HASH_KEY } from '../helpers/app.js';
 import { createTestDatabase, query, type TestDatabase } from '../helpers/db.js';
 import { findPgbouncer, type Pgbouncer, startPgbouncer } from '../helpers/pgbouncer.js';
+import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 // The server in its own process behind a real PgBouncer in transaction mode, as production runs it
 // behind a pooler. Debian 12's PgBouncer (1.18) does not keep named statements per client: there
@@ -46,47 +45,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.drop();
 });
-
-interface Server {
-  url: string;
-  logs: Record<string, unknown>[];
-  stop(): Promise<void>;
-}
-
-async function startServer(databaseUrl: string, env: Record<string, string>): Promise<Server> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: databaseUrl,
-      JWT_SECRET: TEST_JWT_SECRET,
-      MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const logs: Record<string, unknown>[] = [];
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      logs.push(entry);
-      if (entry.msg === 'ready') resolve(entry.url as string);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
-  });
-  return {
-    url,
-    logs,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 /** What a request sends, and which tenant every `uuid` in its answer must belong to. */
 function request(i: number): { email: string; tenant: string; query: string; variables?: object } {
@@ -217,7 +175,7 @@ describe.skipIf(!PGBOUNCER)(
     : 'behind PgBouncer (skipped: no pgbouncer binary on PATH or in /usr/sbin)',
   () => {
     let pgbouncer: Pgbouncer | undefined;
-    let server: Server | undefined;
+    let server: ServerProcess | undefined;
     afterAll(async () => {
       await server?.stop();
       await pgbouncer?.stop();
@@ -232,12 +190,12 @@ describe.skipIf(!PGBOUNCER)(
         query_wait_timeout: 10,
         server_connect_timeout: 5,
       });
-      server = await startServer(pgbouncer.pooled(db.runtimeUrl), env);
+      server = await startServerProcess(pgbouncer.pooled(db.runtimeUrl), env);
       return server;
     }
 
     test('DB_PREPARED_STATEMENTS=false: every response right', async () => {
-      const { url, logs } = await start({ DB_PREPARED_STATEMENTS: 'false' });
+      const { url, lines: logs } = await start({ DB_PREPARED_STATEMENTS: 'false' });
       const outcomes = await load(url, 0, REQUESTS);
       expect(outcomes.filter((o) => o.problem).map((o) => o.problem)).toEqual([]);
       expect(await foreignRows(outcomes)).toEqual([]);
@@ -246,7 +204,7 @@ describe.skipIf(!PGBOUNCER)(
     }, 120_000);
 
     test('named statements (the default): found out, a few 503s at first, then every response right', async () => {
-      const { url, logs } = await start({});
+      const { url, lines: logs } = await start({});
       const outcomes = await load(url, REQUESTS, REQUESTS);
       const failed = outcomes.filter((o) => o.problem);
       const sent = failed.map((f) => f.i - REQUESTS);
