@@ -3,6 +3,19 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { withCredentials } from '../../src/db/roles.js';
 
+/** Every table of the datamodel, `tenants` first: snapshots and fingerprints of a whole database. */
+export const ALL_TABLES = [
+  'tenants',
+  'users',
+  'ingestions',
+  'cases',
+  'case_codes',
+  'tasks',
+  'rulesets',
+  'events',
+  'audit_logs',
+] as const;
+
 /** The login the server connects as in tests: a member of prior_auth_app, nothing more. */
 export const TEST_RUNTIME_LOGIN = { user: 'prior_auth_test_runtime', password: 'test-runtime' };
 

@@ -1,4 +1,5 @@
 import type { TestApp } from '../helpers/app.js';
+import { ALL_TABLES } from '../helpers/db.js';
 import type { HostileRequest } from './requests.js';
 import { requestBody } from './values.js';
 
@@ -80,18 +81,7 @@ export async function sendAll(
   return failures;
 }
 
-const TABLES = [
-  'tenants',
-  'users',
-  'ingestions',
-  'cases',
-  'case_codes',
-  'tasks',
-  'rulesets',
-  'events',
-  'audit_logs',
-];
-const FINGERPRINT = `SELECT concat_ws('|', ${TABLES.map(
+const FINGERPRINT = `SELECT concat_ws('|', ${ALL_TABLES.map(
   (t) => `(SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x.id), '')) FROM ${t} x)`,
 ).join(', ')}) AS fingerprint`;
 

@@ -3,24 +3,12 @@ import { createPrismaClient } from '../../src/db/client.js';
 import { CASES_PER_TENANT, SEED_TENANTS, seedDatabase, stableUuid } from '../../src/db/seed.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { TEST_MEMBER_ID_HASH_KEY } from '../helpers/app.js';
-import { createTestDatabase, query, type TestDatabase } from '../helpers/db.js';
-
-const TABLES = [
-  'tenants',
-  'users',
-  'ingestions',
-  'cases',
-  'case_codes',
-  'tasks',
-  'rulesets',
-  'events',
-  'audit_logs',
-];
+import { ALL_TABLES, createTestDatabase, query, type TestDatabase } from '../helpers/db.js';
 
 /** Every row of every table, as text: equal snapshots mean nothing changed. */
 async function snapshot(url: string): Promise<Record<string, string>> {
   const result: Record<string, string> = {};
-  for (const table of TABLES) {
+  for (const table of ALL_TABLES) {
     const [row] = await query<{ digest: string }>(
       url,
       `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) AS digest FROM ${table} t`,

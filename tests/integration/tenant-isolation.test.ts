@@ -4,20 +4,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { stableUuid } from '../../src/db/seed.js';
 import { withTenant } from '../../src/db/tenant.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { query } from '../helpers/db.js';
+import { ALL_TABLES, query } from '../helpers/db.js';
 
 const A = stableUuid('tenant', 'test-clinic');
 const B = stableUuid('tenant', 'second-clinic');
-const TENANT_TABLES = [
-  'users',
-  'ingestions',
-  'cases',
-  'case_codes',
-  'tasks',
-  'rulesets',
-  'events',
-  'audit_logs',
-];
+const TENANT_TABLES = ALL_TABLES.filter((table) => table !== 'tenants');
 
 let app: TestApp;
 beforeAll(async () => {
