@@ -10,7 +10,7 @@ import { databaseFailure } from './db/errors.js';
 import { withRequest } from './db/tenant.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import type { Logger } from './logger.js';
-import { measureOperation } from './plugins/limits.js';
+import { measureOperation, VARIABLE_COERCION } from './plugins/limits.js';
 import { requestIdFrom, writeRequestLine } from './plugins/request-log.js';
 
 /**
@@ -62,13 +62,16 @@ const ADMITTED_BYTES = 8 * 1024 * 1024;
 /** Larger bodies go straight to yoga: the lane's queries are small, and a body read here is handed on. */
 const MAX_LANE_BODY_BYTES = 64 * 1024;
 
-/** The Accept headers whose answer the lane knows (yoga's choice of content type for each). */
-const CONTENT_TYPE: Record<string, string> = {
-  '': 'application/json; charset=utf-8',
-  '*/*': 'application/json; charset=utf-8',
-  'application/json': 'application/json; charset=utf-8',
-  'application/graphql-response+json': 'application/graphql-response+json; charset=utf-8',
-};
+/**
+ * The Accept headers whose answer the lane knows (yoga's choice of content type for each). A Map:
+ * an object literal would also answer `constructor` or `__proto__`.
+ */
+const CONTENT_TYPE = new Map<string, string>([
+  ['', 'application/json; charset=utf-8'],
+  ['*/*', 'application/json; charset=utf-8'],
+  ['application/json', 'application/json; charset=utf-8'],
+  ['application/graphql-response+json', 'application/graphql-response+json; charset=utf-8'],
+]);
 
 /** A request the lane hands to yoga after the database failed under it (src/context.ts reports it). */
 export type LaneRequest = IncomingMessage & { databaseFailure?: unknown };
@@ -102,6 +105,7 @@ export function createFastLane(options: FastLaneOptions): FastLane {
       options.schema,
       operation.variableDefinitions ?? [],
       params.variables,
+      VARIABLE_COERCION,
     );
     if (variables.errors) return false;
     const size = measureOperation(
@@ -243,7 +247,7 @@ function laneContentType(req: IncomingMessage, admitted: number): string | undef
   if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/i.test(headers['content-type'] ?? '')) return undefined;
   const length = Number(headers['content-length']);
   if (!Number.isInteger(length) || length <= 0 || length > MAX_LANE_BODY_BYTES) return undefined;
-  return CONTENT_TYPE[(headers.accept ?? '').trim()];
+  return CONTENT_TYPE.get((headers.accept ?? '').trim());
 }
 
 /** The body, framed by its Content-Length (node:http stops there). */

@@ -1,21 +1,18 @@
 import type { Server, ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
 
-/**
- * How long a keep-alive connection must have been idle before a drain closes it. A client that
- * just got an answer sends its next request within this time; closing its connection under that
- * request is what makes keep-alive clients see ECONNRESET. Idle longer, it is a connection the
- * client is not using, and clients retire idle connections before the keep-alive timeout anyway.
- */
-const IDLE_CLOSE_MS = 1_000;
 const SWEEP_MS = 25;
 
 export interface HttpDrain {
   /**
    * Stops accepting connections and lets in-flight requests finish for at most `graceMs`. Every
    * response from now on carries `Connection: close` (those in flight included), so no client
-   * sends another request on a connection about to close; idle connections close once
-   * `IDLE_CLOSE_MS` idle. Resolves with the number of requests cut off when the grace ran out.
+   * sends another request on a connection about to close. A connection idle since its last
+   * answer (sent before the drain, so without that header) is closed once it has been idle for
+   * the keep-alive timeout every answer announced (`Keep-Alive: timeout=5`): a client that follows
+   * the header has given it up by then, and one that sends on it sooner gets an answer; closing it
+   * earlier is what resets clients in the middle of sending. Resolves with the number of requests
+   * cut off when the grace ran out.
    */
   drain(graceMs: number): Promise<number>;
 }
@@ -49,11 +46,12 @@ export function trackConnections(http: Server): HttpDrain {
       // http.Server#close would also close idle connections at once, under requests on their way.
       net.Server.prototype.close.call(http);
       const deadline = Date.now() + graceMs;
+      const idleCloseMs = http.keepAliveTimeout;
       return new Promise((resolve) => {
         const sweep = setInterval(() => {
           const now = Date.now();
           for (const [socket, since] of idleSince) {
-            if (now - since >= IDLE_CLOSE_MS) socket.destroy();
+            if (now - since >= idleCloseMs) socket.destroy();
           }
           if (inFlight.size === 0 && idleSince.size === 0) {
             clearInterval(sweep);

@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   const database = await resolveDatabase(config, logger);
   const brokenConnectionLog = createLogThrottle();
+  const jwksFailureLog = createLogThrottle();
   const prisma = createPrismaClient({
     url: database.runtimeUrl,
     poolMax: config.dbPoolMax,
@@ -92,7 +93,13 @@ async function main(): Promise<void> {
   const verifyToken = await createTokenVerifier({
     ...config.jwt,
     key: database.jwtKey,
-    onKeysUnavailable: (error) => logger.warn({ err: error }, 'the JWKS (JWT_JWKS_URL) could not be fetched'),
+    // Requests waiting on one failed fetch all fail with it: one short line per cause and interval.
+    onKeysUnavailable: (error) => {
+      const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      jwksFailureLog(cause, (suppressed) =>
+        logger.warn({ cause, suppressed }, 'the JWKS (JWT_JWKS_URL) could not be fetched'),
+      );
+    },
   });
   const server = createServer({
     config,

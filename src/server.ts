@@ -1,8 +1,6 @@
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
-import type { DocumentNode } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { TokenVerifier } from './auth/jwt.js';
-import { createTextKeyedCache, DOCUMENT_BYTES_PER_CHAR } from './bounded-cache.js';
 import type { Config } from './config.js';
 import { createRequestContext, useAuthentication, useTenantTransaction } from './context.js';
 import { createReadinessCheck, type ReadinessCheck } from './db/readiness.js';
@@ -10,16 +8,13 @@ import { createFastLane, type FastLane } from './fast-lane.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { graphiqlDefaultQuery } from './graphiql.js';
 import type { Logger } from './logger.js';
+import { useCors } from './plugins/cors.js';
+import { createDocumentCaches } from './plugins/document-cache.js';
 import { useBodyLimit, useDocumentSizeLimit, useOperationLimits, useParseLimits } from './plugins/limits.js';
 import { useRequestLog } from './plugins/request-log.js';
 import { useParamsCheck } from './plugins/request-params.js';
 import { useSchemaPrivacy } from './plugins/schema-privacy.js';
 import { schema } from './schema/index.js';
-
-/** Parsed documents kept, by estimated heap size: a few hundred documents of the usual size. */
-const PARSE_CACHE_BYTES = 12 * 1024 * 1024;
-/** Documents that failed to parse, by text size: a client repeating a broken document. */
-const PARSE_ERROR_CACHE_BYTES = 1024 * 1024;
 
 export interface ServerDeps {
   config: Config;
@@ -57,6 +52,7 @@ export function createServer({
   memberIdHashKey,
 }: ServerDeps): AppServer {
   const readiness = createReadinessCheck(databaseUrl);
+  const documentCaches = createDocumentCaches();
   const state = { draining: false };
   const fastLane = config.compiledQueries
     ? createFastLane({
@@ -86,32 +82,11 @@ export function createServer({
         }
       : false,
     landingPage: false,
-    // Off unless CORS_ORIGINS names the browser origins allowed; bearer tokens, never cookies.
-    cors:
-      config.corsOrigins.length > 0
-        ? {
-            origin: [...config.corsOrigins],
-            credentials: false,
-            methods: ['GET', 'POST'],
-            allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-            exposedHeaders: ['x-request-id', 'retry-after'],
-            maxAge: 600,
-          }
-        : false,
-    // Yoga's own caches are bounded by count (1,024 documents of any size, parse errors too);
-    // these are bounded by the memory their documents take.
-    parserAndValidationCache: {
-      documentCache: createTextKeyedCache<DocumentNode>({
-        maxBytes: PARSE_CACHE_BYTES,
-        weigh: (query) => query.length * DOCUMENT_BYTES_PER_CHAR,
-        ttlMs: 3_600_000,
-      }),
-      errorCache: createTextKeyedCache<NonNullable<unknown>>({
-        maxBytes: PARSE_ERROR_CACHE_BYTES,
-        ttlMs: 3_600_000,
-      }),
-      validationCache: true,
-    },
+    // src/plugins/cors.ts, when CORS_ORIGINS lists origins; yoga's own is never used.
+    cors: false,
+    // No file uploads in this API: a multipart body is 415 like any other unknown media type.
+    multipart: false,
+    parserAndValidationCache: documentCaches.options,
     batching: false,
     // useBodyLimit below does this, with a message that names the limit.
     maxRequestBodySize: false,
@@ -119,6 +94,7 @@ export function createServer({
       // First: it times every request.
       useRequestLog(logger),
       useHealthChecks(readiness, state),
+      ...(config.corsOrigins.length > 0 ? [useCors(config.corsOrigins)] : []),
       useBodyLimit(config.limits.bodyBytes),
       useParamsCheck(),
       // Before any limit that needs the document: an unauthenticated client learns nothing from it.
@@ -134,6 +110,7 @@ export function createServer({
         statementTimeoutMs: config.statementTimeoutMs,
       }),
       ...(config.introspection ? [] : [useSchemaPrivacy()]),
+      documentCaches.plugin,
     ],
   });
   const listener = yoga as unknown as RequestListener;

@@ -12,6 +12,7 @@ import {
 } from 'graphql';
 import { createTextKeyedCache } from '../bounded-cache.js';
 import type { Context, Role } from '../context.js';
+import { VARIABLE_COERCION } from '../plugins/limits.js';
 import { type BindEnv, type Binding, buildSkeleton, Gen, type Getter, type Skeleton } from './compile.js';
 import { SENTINEL_TEXT } from './sql.js';
 
@@ -115,6 +116,7 @@ export function executeCompiled(
     args.schema,
     entry.operation.variableDefinitions ?? [],
     args.variableValues ?? {},
+    VARIABLE_COERCION,
   );
   if (coerced.errors) return null;
   const variables = coerced.coerced;

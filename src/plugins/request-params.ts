@@ -10,6 +10,21 @@ import type { Plugin } from 'graphql-yoga';
  */
 export function useParamsCheck(): Plugin {
   return {
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      // Yoga parses `variables`/`extensions` of a query string or a form body with JSON.parse and
+      // lets a SyntaxError through: a 500, and a log line quoting the text around the mistake.
+      setRequestParser(async (request) => {
+        try {
+          return await requestParser(request);
+        } catch (error) {
+          if (!(error instanceof SyntaxError)) throw error;
+          throw new GraphQLError('The "variables" or "extensions" parameter is not valid JSON.', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
+        }
+      });
+    },
     onParams({ params }) {
       const { operationName } = params as { operationName?: unknown };
       if (operationName != null && typeof operationName !== 'string') {

@@ -134,8 +134,13 @@ test('what the lane does not serve gets yoga’s answer: errors, CORS, other Acc
   const cors = await post({ query: Q3 }, { headers: { origin: 'http://app.example' } });
   expect(cors.headers.get('access-control-allow-origin')).toBe('http://app.example');
 
-  // An Accept the lane does not know: yoga answers (406 for text/html only).
+  // An Accept the lane does not know: yoga answers (406 for text/html, or for a name that an
+  // object literal would have answered from its prototype).
   expect((await post({ query: Q3 }, { headers: { accept: 'text/html' } })).status).toBe(406);
+  for (const accept of ['constructor', '__proto__', 'toString']) {
+    const odd = await post({ query: Q3 }, { headers: { accept } });
+    expect([odd.status, odd.headers.get('content-type')]).toEqual([406, null]);
+  }
 
   // Arguments the resolvers refuse, in an admitted document with variables.
   const paged = 'query Paged($first: Int) { cases(first: $first) { edges { node { payer } } } }';

@@ -68,7 +68,7 @@ async function flood(count: number, make: (i: number) => string, concurrency = 4
   return { statuses, messages: [...messages] };
 }
 
-test('500 distinct 900 KB documents, then documents at each limit and 2,000 distinct small ones: the server stays up, its heap bounded', async () => {
+test('500 distinct 900 KB documents, then documents at each limit, thousands of distinct valid, invalid and broken ones: the server stays up, its heap bounded', async () => {
   expect((await post('{ me { email } }')).status).toBe(200);
   const baseline = await server.heap();
 
@@ -96,12 +96,22 @@ test('500 distinct 900 KB documents, then documents at each limit and 2,000 dist
     return `query Q${n} { a${n}: cases(first: ${(n % 50) + 1}) { totalCount edges { node { id payer } } } }`;
   });
   expect(small.statuses).toEqual({ 200: 4_000 });
+  // Documents that parse but fail validation, each with as many errors as graphql-js reports
+  // (100), and documents that do not parse: neither is kept.
+  const invalid = await flood(400, (i) => {
+    const fields = Array.from({ length: 120 }, (_, f) => `f${i}_${f}`).join(' ');
+    return `{ ${fields} }`;
+  });
+  expect(invalid.statuses).toEqual({ 400: 400 });
+  const broken = await flood(5_000, (i) => `{${i.toString(36)}`, 8);
+  expect(broken.statuses).toEqual({ 400: 5_000 });
   const after = await server.heap();
 
   console.info(
     `memory: heap after a full collection: ${(baseline.heapUsed / MB).toFixed(1)} MB at start, ` +
       `${(afterHuge.heapUsed / MB).toFixed(1)} MB after 500 × 900 KB documents, ` +
-      `${(after.heapUsed / MB).toFixed(1)} MB after 300 × 60 KB, 200 long literals and 4,000 small documents; ` +
+      `${(after.heapUsed / MB).toFixed(1)} MB after 300 × 60 KB, 200 long literals, 4,000 small documents, ` +
+      `400 invalid ones with 100 errors each and 5,000 that do not parse; ` +
       `RSS ${(after.rss / MB).toFixed(0)} MB`,
   );
   expect(server.child.exitCode).toBeNull();

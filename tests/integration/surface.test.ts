@@ -72,14 +72,32 @@ describe('CORS', () => {
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
   });
 
-  test('CORS_ORIGINS: a listed origin is allowed (without credentials), any other is not', async () => {
+  test('CORS_ORIGINS: a listed origin is allowed for itself (without credentials), any other gets nothing', async () => {
     const allowed = await preflight(allowList, 'https://app.example.com');
+    expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
     expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/);
-    const other = await preflight(allowList, 'https://evil.example');
-    expect(other.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+    expect(allowed.headers.get('vary')).toMatch(/Origin/);
+    for (const origin of ['https://evil.example', 'null', 'https://app.example.com.evil.example']) {
+      const other = await preflight(allowList, origin);
+      expect([origin, other.headers.get('access-control-allow-origin')]).toEqual([origin, null]);
+    }
     const second = await preflight(allowList, 'http://localhost:5173');
     expect(second.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+  });
+
+  test('with one origin listed, other origins are not told it; responses vary by Origin', async () => {
+    const one = await startTestApp({ seed: false, env: { CORS_ORIGINS: 'https://app.example.com' } });
+    try {
+      const other = await preflight(one, 'https://evil.example');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      const get = await one.fetch('/healthz', { headers: { origin: 'https://app.example.com' } });
+      expect(get.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+      expect(get.headers.get('access-control-expose-headers')).toMatch(/x-request-id/);
+      expect(get.headers.get('vary')).toMatch(/Origin/);
+    } finally {
+      await one.close();
+    }
   });
 });

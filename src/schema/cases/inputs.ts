@@ -6,7 +6,13 @@ import { hashMemberId } from '../../domain/member-id.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { CaseStatus, CodeType, Priority } from '../common/enums.js';
 import { globalIdOf } from '../common/ids.js';
-import { FILTER_MAX_LENGTH, filterText } from '../common/input-limits.js';
+import {
+  distinct,
+  FILTER_MAX_LENGTH,
+  filterText,
+  MAX_CASE_CODES,
+  MAX_DIAGNOSIS_CODES,
+} from '../common/input-limits.js';
 import type { SortKey } from '../common/pagination.js';
 import { optionalText, requiredText } from '../common/validation.js';
 
@@ -77,8 +83,8 @@ export function caseWhere(
   const and: Prisma.CaseWhereInput[] = [{ tenantId: ctx.viewer.tenantId }];
   const text = (name: keyof typeof FILTER_MAX_LENGTH, value: string) =>
     filterText(value, `filter.${name}`, FILTER_MAX_LENGTH[name]);
-  if (filter?.status) and.push({ status: { in: filter.status } });
-  if (filter?.priority) and.push({ priority: { in: filter.priority } });
+  if (filter?.status) and.push({ status: { in: distinct(filter.status) } });
+  if (filter?.priority) and.push({ priority: { in: distinct(filter.priority) } });
   if (filter?.payer != null) and.push({ payer: text('payer', filter.payer) });
   if (filter?.memberId != null) {
     const memberId = text('memberId', filter.memberId);
@@ -174,10 +180,12 @@ export const createCaseSchema = z
     priority: priority.nullish().transform((v) => v ?? 'normal'),
     diagnosisCodes: z
       .array(code(20))
+      .max(MAX_DIAGNOSIS_CODES, `must hold at most ${MAX_DIAGNOSIS_CODES} codes`)
       .nullish()
       .transform((v) => v ?? []),
     codes: z
       .array(caseCodeSchema)
+      .max(MAX_CASE_CODES, `must hold at most ${MAX_CASE_CODES} codes`)
       .nullish()
       .transform((v) => v ?? []),
     confidence: z.object({
@@ -222,6 +230,7 @@ export const updateCaseSchema = z.object({
   priority: priority.nullish().transform((v) => v ?? undefined),
   diagnosisCodes: z
     .array(code(20))
+    .max(MAX_DIAGNOSIS_CODES, `must hold at most ${MAX_DIAGNOSIS_CODES} codes`)
     .nullish()
     .transform((v) => v ?? undefined),
   metadata: jsonWithin(MAX_JSON_BYTES).optional(),

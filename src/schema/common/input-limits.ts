@@ -81,45 +81,72 @@ export function jsonTooDeep(value: unknown, max = MAX_JSON_DEPTH): boolean {
   return false;
 }
 
-/** PostgreSQL cannot store U+0000 in text (SQLSTATE 22021) nor in jsonb (22P05). */
-function hasNul(value: string): boolean {
-  return value.includes('\u0000');
+/**
+ * Text PostgreSQL cannot store as given: U+0000 (SQLSTATE 22021 in text, 22P05 in jsonb), and a
+ * UTF-16 surrogate without its pair (jsonb refuses its escape, 22P02; in text, node-postgres
+ * would silently store U+FFFD instead of what the client sent).
+ */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The message for such text, at a field or an argument. */
+export const UNSTORABLE_TEXT = 'must not contain NUL characters (U+0000) or unpaired UTF-16 surrogates';
+
+function hasUnstorableText(value: string): boolean {
+  return UNSTORABLE.test(value);
 }
 
 /**
  * The paths inside `value` (a mutation's input, JSON included) of the strings, and of the objects
- * whose keys, hold U+0000; at most `limit` of them. Iterative, like jsonTooDeep.
+ * whose keys, hold text PostgreSQL cannot store (`UNSTORABLE`); at most `limit` of them. Iterative, like jsonTooDeep.
  */
-export function nulPaths(value: unknown, limit = 20): string[][] {
+export function unstorableTextPaths(value: unknown, limit = 20): string[][] {
   const found: string[][] = [];
   const stack: [unknown, string[]][] = [[value, []]];
   for (let next = stack.pop(); next && found.length < limit; next = stack.pop()) {
     const [item, path] = next;
     if (typeof item === 'string') {
-      if (hasNul(item)) found.push(path);
+      if (hasUnstorableText(item)) found.push(path);
     } else if (Array.isArray(item)) {
       item.forEach((child, i) => {
         stack.push([child, [...path, String(i)]]);
       });
     } else if (item !== null && typeof item === 'object' && !(item instanceof Date)) {
       const entries = Object.entries(item);
-      if (entries.some(([key]) => hasNul(key))) found.push(path);
-      for (const [key, child] of entries) if (!hasNul(key)) stack.push([child, [...path, key]]);
+      if (entries.some(([key]) => hasUnstorableText(key))) found.push(path);
+      for (const [key, child] of entries) if (!hasUnstorableText(key)) stack.push([child, [...path, key]]);
     }
   }
   return found.reverse();
 }
 
 /**
- * A string filter's value, checked before it is built into a `where`: no U+0000 and at most
+ * A string filter's value, checked before it is built into a `where`: storable text, at most
  * `max` characters. The message names the argument and the limit, never the value (it may be a
  * member id).
  */
 export function filterText(value: string, argument: string, max: number): string {
-  if (hasNul(value)) throw badUserInput(`Argument "${argument}" must not contain NUL characters (U+0000)`);
+  if (hasUnstorableText(value)) throw badUserInput(`Argument "${argument}" ${UNSTORABLE_TEXT}`);
   // Characters as PostgreSQL counts them (code points); UTF-16 length is an upper bound of those.
   if (value.length > max && (value.length > 2 * max || [...value].length > max)) {
     throw badUserInput(`Argument "${argument}" must be at most ${max} characters`);
   }
   return value;
 }
+
+/**
+ * An enum filter's values, each once: a client may repeat them (a list of 40,000 "PENDING" once
+ * passed 32,767 bind parameters to PostgreSQL); the meaning of IN does not change.
+ */
+export function distinct<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
+
+/** The most global IDs `nodes(ids:)` resolves in one request: a page's worth. */
+export const MAX_NODE_IDS = 100;
+
+/**
+ * Codes a case is created with, and its diagnosis codes: far more than any real request (a prior
+ * auth names a handful), far fewer than would make one mutation a denial of service.
+ */
+export const MAX_CASE_CODES = 100;
+export const MAX_DIAGNOSIS_CODES = 50;

@@ -3,6 +3,7 @@ import { type GraphQLResolveInfo, isObjectType } from 'graphql';
 import { builder } from '../../builder.js';
 import { badUserInput } from '../../errors.js';
 import { decodeRowId } from './ids.js';
+import { MAX_NODE_IDS } from './input-limits.js';
 
 /**
  * A global ID for `node`/`nodes`: of a type that implements Node, around a row id (every Node's
@@ -31,6 +32,11 @@ builder.queryFields((t) => ({
   }),
   nodes: t.nodeList({
     args: { ids: t.arg.idList({ required: true }) },
-    ids: (_root, args, _ctx, info) => args.ids.map((id, i) => nodeGlobalId(id, `ids[${i}]`, info)),
+    ids: (_root, args, _ctx, info) => {
+      if (args.ids.length > MAX_NODE_IDS) {
+        throw badUserInput(`Argument "ids" must hold at most ${MAX_NODE_IDS} IDs (got ${args.ids.length})`);
+      }
+      return args.ids.map((id, i) => nodeGlobalId(id, `ids[${i}]`, info));
+    },
   }),
 }));

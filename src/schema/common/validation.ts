@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../errors.js';
-import { nulPaths } from './input-limits.js';
+import { UNSTORABLE_TEXT, unstorableTextPaths } from './input-limits.js';
 
 /**
  * Parses a mutation's `input` with its zod schema, inside the resolver: after the role check
@@ -14,7 +14,7 @@ import { nulPaths } from './input-limits.js';
  * schema says: PostgreSQL can store it neither in text nor in jsonb.
  */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const nul = nulPaths(input).map((path) => ({ path, message: 'must not contain NUL characters (U+0000)' }));
+  const nul = unstorableTextPaths(input).map((path) => ({ path, message: UNSTORABLE_TEXT }));
   const result = schema.safeParse(input);
   if (result.success && nul.length === 0) return result.data;
   const issues = result.success

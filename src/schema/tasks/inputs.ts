@@ -3,6 +3,7 @@ import { builder } from '../../builder.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { Priority, TaskStatus } from '../common/enums.js';
 import { globalIdOf } from '../common/ids.js';
+import { distinct } from '../common/input-limits.js';
 import { rowIdFromGlobalId } from '../common/node.js';
 import { type PageArgs, pageWindow, type SortKey } from '../common/pagination.js';
 import { optionalText, requiredText } from '../common/validation.js';
@@ -83,8 +84,8 @@ export function taskWhere(
 ): Prisma.TaskWhereInput {
   if (!filter) return {};
   const and: Prisma.TaskWhereInput[] = [];
-  if (filter.status) and.push({ status: { in: filter.status } });
-  if (filter.priority) and.push({ priority: { in: filter.priority } });
+  if (filter.status) and.push({ status: { in: distinct(filter.status) } });
+  if (filter.priority) and.push({ priority: { in: distinct(filter.priority) } });
   if (filter.assigneeId != null)
     and.push({ assignedTo: rowIdFromGlobalId(filter.assigneeId, 'User', 'filter.assigneeId') });
   if (filter.unassigned != null) and.push({ assignedTo: filter.unassigned ? null : { not: null } });
