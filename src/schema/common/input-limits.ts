@@ -86,18 +86,18 @@ export function jsonTooDeep(value: unknown, max = MAX_JSON_DEPTH): boolean {
  * UTF-16 surrogate without its pair (jsonb refuses its escape, 22P02; in text, node-postgres
  * would silently store U+FFFD instead of what the client sent).
  */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The message for such text, at a field or an argument. */
 export const UNSTORABLE_TEXT = 'must not contain NUL characters (U+0000) or unpaired UTF-16 surrogates';
 
 function hasUnstorableText(value: string): boolean {
-  return UNSTORABLE.test(value);
+  return value.includes('\u0000') || LONE_SURROGATE.test(value);
 }
 
 /**
  * The paths inside `value` (a mutation's input, JSON included) of the strings, and of the objects
- * whose keys, hold text PostgreSQL cannot store (`UNSTORABLE`); at most `limit` of them. Iterative, like jsonTooDeep.
+ * whose keys, hold text PostgreSQL cannot store (`hasUnstorableText`); at most `limit` of them. Iterative, like jsonTooDeep.
  */
 export function unstorableTextPaths(value: unknown, limit = 20): string[][] {
   const found: string[][] = [];
