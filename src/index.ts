@@ -166,7 +166,10 @@ async function main(): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.removeAllListeners(signal);
-    process.once(signal, () => void stop(signal));
+    // `on`, not `once`: a signal that comes again while stopping (Ctrl-C reaches both tsx and
+    // this process, and tsx passes it on) would otherwise kill the process mid-drain. The
+    // shutdown ends on its own timers anyway.
+    process.on(signal, () => void stop(signal));
   }
 }
 
