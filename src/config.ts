@@ -81,6 +81,7 @@ const envSchema = z.object({
   MAX_QUERY_COST: positiveInt(50_000),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
   MAX_DOCUMENT_BYTES: positiveInt(64 * 1024),
+  MAX_CONNECTIONS: positiveInt(1_000),
   MAX_STRING_LITERAL_BYTES: positiveInt(8 * 1024),
   // Browser origins allowed to call the API (CORS), comma-separated; none: CORS is off.
   CORS_ORIGINS: z.preprocess(
@@ -152,6 +153,7 @@ const configSchema = envSchema
       stringLiteralBytes: env.MAX_STRING_LITERAL_BYTES,
     },
     corsOrigins: env.CORS_ORIGINS,
+    maxConnections: env.MAX_CONNECTIONS,
   }));
 
 function jwtKeySource(env: z.output<typeof envSchema>): JwtKeySource | undefined {

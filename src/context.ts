@@ -86,12 +86,23 @@ export function createRequestContext({
  * nothing (not a validation message naming a field) reaches an unauthenticated client.
  */
 export function useAuthentication(verify: TokenVerifier): Plugin {
+  // node:http's request when there is one (the fast lane may have verified it already), else the
+  // fetch Request: either way, one verification per request (the verifier remembers it).
+  const verifyRequest = (request: Request, serverContext: unknown) =>
+    verify(request.headers.get('authorization'), (serverContext as ServerContext).req ?? request);
   return {
+    // Before the body is read and parsed: a client without a valid token costs a header's check.
+    async onRequestParse({ request, serverContext }) {
+      try {
+        await verifyRequest(request, serverContext);
+      } catch (error) {
+        if (!(error instanceof AuthenticationError)) throw error;
+        throw unauthenticated(error.message);
+      }
+    },
     async onParams({ request, context, setResult }) {
       try {
-        const serverContext = context as ServerContext;
-        // node:http's request, when there is one: the fast lane may have verified it already.
-        serverContext.claims = await verify(request.headers.get('authorization'), serverContext.req);
+        (context as ServerContext).claims = await verifyRequest(request, context);
       } catch (error) {
         if (!(error instanceof AuthenticationError)) throw error;
         setResult({ errors: [unauthenticated(error.message)] });

@@ -116,13 +116,29 @@ export function createServer({
   const listener = yoga as unknown as RequestListener;
   return {
     yoga,
-    http: createHttpServer(fastLane ? fastLane.listener(listener) : listener),
+    http: boundedHttpServer(fastLane ? fastLane.listener(listener) : listener, config.maxConnections),
     fastLane,
     drain: () => {
       state.draining = true;
     },
     close: () => readiness.close(),
   };
+}
+
+/**
+ * node:http with bounds on slow and many clients: a request's headers must arrive within 10 s and
+ * the whole request within 30 s (Node's defaults, 60 s and 300 s, let a client that trickles
+ * bytes hold a connection for minutes), checked every second; at most `maxConnections` open at
+ * once, so that a flood of connections runs out of this limit before the process runs out of
+ * file descriptors (and with them its database connections and its probes).
+ */
+function boundedHttpServer(listener: RequestListener, maxConnections: number): Server {
+  const http = createHttpServer(
+    { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 },
+    listener,
+  );
+  http.maxConnections = maxConnections;
+  return http;
 }
 
 /**

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { DatabaseStalledError } from './errors.js';
+import { DatabaseStalledError, RequestTimeLimitError } from './errors.js';
 import { type PreparedStatementOptions, PreparedStatements } from './prepared.js';
 
 export { PrismaClient };
@@ -142,16 +142,19 @@ export function createPrismaClient(options: DatabaseOptions): PrismaClient {
  * When the statements of a checked-out connection must have been answered (epoch ms): set by the
  * request transaction (src/db/tenant.ts) for as long as it holds the connection.
  */
-const deadlines = new WeakMap<pg.PoolClient, number>();
+const deadlines = new WeakMap<pg.PoolClient, { at: number; statementTimeoutMs: number }>();
 
 /**
  * Bounds every statement sent on `client` by `at` on the client side. The server's own
  * statement_timeout cancels slow statements; this catches the server that does not answer at all
  * (stopped, partitioned away, a pooler waiting for it), which no server-side setting can.
  */
-export function setDeadline(client: pg.PoolClient, at: number | undefined): void {
-  if (at === undefined) deadlines.delete(client);
-  else deadlines.set(client, at);
+export function setDeadline(
+  client: pg.PoolClient,
+  deadline: { at: number; statementTimeoutMs: number } | undefined,
+): void {
+  if (deadline === undefined) deadlines.delete(client);
+  else deadlines.set(client, deadline);
 }
 
 /**
@@ -200,20 +203,30 @@ function sendBeforeDeadline(
   if (deadline === undefined || (typeof first === 'object' && first !== null && 'submit' in first)) {
     return send(...args);
   }
-  const remaining = deadline - Date.now();
-  if (remaining <= 0) return Promise.reject(stalled(client));
+  const remaining = deadline.at - Date.now();
+  if (remaining <= 0) return Promise.reject(overTime(client, new RequestTimeLimitError(REQUEST_TIME_LIMIT)));
   const config = typeof first === 'string' ? { text: first, values: second } : (first as object);
   return send({ ...config, query_timeout: remaining }).catch((error: unknown) => {
-    throw error instanceof Error && error.message === 'Query read timeout' ? stalled(client) : error;
+    if (!(error instanceof Error) || error.message !== 'Query read timeout') throw error;
+    // With more time than the statement timeout, PostgreSQL would have cancelled the statement
+    // itself and answered: it is not answering. With less, the request ran out of its time.
+    throw overTime(
+      client,
+      remaining > deadline.statementTimeoutMs
+        ? new DatabaseStalledError('the database did not answer')
+        : new RequestTimeLimitError(REQUEST_TIME_LIMIT),
+    );
   });
 }
+
+const REQUEST_TIME_LIMIT = "the request's database work ran past twice the statement timeout";
 
 /**
  * The connection is past its deadline: whatever it is waiting for will never be used, and the
  * protocol state is unknown, so its socket is closed (the server rolls back the transaction
  * when it notices) and the pool replaces it.
  */
-function stalled(client: pg.PoolClient): DatabaseStalledError {
+function overTime<E extends Error>(client: pg.PoolClient, error: E): E {
   (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
-  return new DatabaseStalledError("the database did not answer within the request's time limit");
+  return error;
 }

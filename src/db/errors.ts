@@ -47,6 +47,15 @@ export class DatabaseStalledError extends Error {
   override name = 'DatabaseStalledError';
 }
 
+/**
+ * The request's database work ran past its time limit (twice the statement timeout) while the
+ * database kept answering: many statements, or one started late. The request's own doing, like a
+ * statement timeout, not an outage.
+ */
+export class RequestTimeLimitError extends Error {
+  override name = 'RequestTimeLimitError';
+}
+
 /** The process is stopping and takes no new database work (src/db/shutdown.ts). */
 export class DatabaseClosingError extends Error {
   override name = 'DatabaseClosingError';
@@ -60,6 +69,7 @@ export class DatabaseClosingError extends Error {
  */
 export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | undefined {
   if (error instanceof DatabaseStalledError || error instanceof DatabaseClosingError) return 'unavailable';
+  if (error instanceof RequestTimeLimitError) return 'timeout';
   const prismaCode = (error as { code?: unknown }).code;
   const cause = (error as { meta?: { driverAdapterError?: { cause?: { kind?: string; code?: string } } } })
     .meta?.driverAdapterError?.cause;

@@ -1,3 +1,4 @@
+import { clearLogs as clearPrismaDebugHistory } from '@prisma/debug';
 import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { poolOf, type RequestConnection, requestConnection, setDeadline } from './client.js';
@@ -114,7 +115,10 @@ async function inTenantTransaction<T>(
   let untrack: (() => void) | undefined;
   try {
     untrack = trackTransaction(pool, { client, startedAt, close: () => (request.open = false) });
-    setDeadline(client, startedAt + 2 * options.statementTimeoutMs);
+    setDeadline(client, {
+      at: startedAt + 2 * options.statementTimeoutMs,
+      statementTimeoutMs: options.statementTimeoutMs,
+    });
     await client.query(beginStatement(options.statementTimeoutMs));
     const { rows } = await client.query<{ id?: string; tenant_id?: string; role?: string }>(settings);
     const [user] = rows;
@@ -144,6 +148,10 @@ async function inTenantTransaction<T>(
     });
     throw error;
   } finally {
+    // @prisma/debug keeps the arguments of its last 100 calls whether debugging is on or not, and
+    // adapter-pg passes it every statement with its values: up to 100 statements' parameters (a
+    // 256 KiB extractedData each) would stay in memory after their requests ended.
+    clearPrismaDebugHistory();
     setDeadline(client, undefined);
     untrack?.();
     client.removeListener('error', ignore);

@@ -49,6 +49,13 @@ export const VARIABLE_COERCION = { maxErrors: 50 } as const;
 
 /** What a connection returns when neither `first` nor `last` is given (API.md, "Lists"). */
 export const DEFAULT_PAGE_SIZE = 20;
+/**
+ * What one JSON value (`extractedData`, `metadata`, `changes`) counts in the cost: it may hold
+ * 256 KiB where any other value holds a few dozen bytes. So the cost limit also bounds a
+ * response's size, at about 256 bytes a unit: 50,000 is some 12 MB at most, JSON included.
+ */
+export const JSON_VALUE_COST = 1_024;
+
 /** A list of objects that takes no size argument (`Case.codes`, `Case.matchingRulesets`): a guess. */
 export const DEFAULT_LIST_SIZE = 10;
 
@@ -239,9 +246,9 @@ export interface OperationSize {
  * Measures an operation that has passed validation (so its fragments exist and never cycle).
  *
  * Cost is the number of values the response can hold: every field counts once for each object it
- * can appear in. A connection's `first`/`last` (default 20) sizes its `edges`; `limit` and a list
- * argument `ids` size the list they return; any other list of objects counts as 10. A field that
- * can appear zero times (`first: 0`) still counts 1.
+ * can appear in, a JSON field `JSON_VALUE_COST` times. A connection's `first`/`last` (default 20)
+ * sizes its `edges`; `limit` and a list argument `ids` size the list they return; any other list
+ * of objects counts as 10. A field that can appear zero times (`first: 0`) still counts 1.
  *
  * Fragments spread inside fragments can make a short document expand to a huge walk, so the walk
  * stops after `stopAfter` selections: the operation then counts as over the cost limit. Introspection fields
@@ -300,10 +307,11 @@ export function measureOperation(
       const name = selection.name.value;
       if (name.startsWith('__')) continue;
       size.depth = Math.max(size.depth, depth);
-      size.cost += Math.max(multiplier, 1);
-      if (!selection.selectionSet || !(isObjectType(parentType) || isInterfaceType(parentType))) continue;
-      const field = parentType.getFields()[name];
-      if (!field) continue;
+      const field =
+        isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields()[name] : undefined;
+      const weight = field && getNamedType(field.type).name === 'JSON' ? JSON_VALUE_COST : 1;
+      size.cost += Math.max(multiplier, 1) * weight;
+      if (!selection.selectionSet || !field) continue;
       const arg = (argName: string) => argumentValue(field, selection, argName, variables);
       const requested =
         count(arg('first')) ?? count(arg('last')) ?? count(arg('limit')) ?? length(arg('ids'));

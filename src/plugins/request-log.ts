@@ -69,8 +69,9 @@ export function useRequestLog(logger: Logger): Plugin {
         const requested = yogaContext.params?.operationName;
         const name = typeof requested === 'string' ? requested : undefined;
         const operation = result && 'kind' in result ? getOperationAST(result, name) : null;
-        // A name the document does not hold is the client's free text: cap what the log keeps.
-        record.operationName = operation?.name?.value ?? name?.slice(0, 128);
+        // Only a name the document holds: any other is the client's free text, which may carry
+        // anything (a member id); the line then has no operation name.
+        record.operationName = operation?.name?.value;
         record.operationType = operation?.operation;
       };
     },

@@ -13,28 +13,48 @@ export function useParamsCheck(): Plugin {
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
       // Yoga parses `variables`/`extensions` of a query string or a form body with JSON.parse and
-      // lets a SyntaxError through: a 500, and a log line quoting the text around the mistake.
+      // lets a SyntaxError through (a 500, and a log line quoting the text around the mistake);
+      // a JSON body it refuses carries JSON.parse's error, text and all.
       setRequestParser(async (request) => {
         try {
           return await requestParser(request);
         } catch (error) {
-          if (!(error instanceof SyntaxError)) throw error;
-          throw new GraphQLError('The "variables" or "extensions" parameter is not valid JSON.', {
-            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
-          });
+          throw requestParseError(error);
         }
       });
     },
     onParams({ params }) {
       const { operationName } = params as { operationName?: unknown };
       if (operationName != null && typeof operationName !== 'string') {
-        throw new GraphQLError(
+        throw badRequest(
           `Expected "operationName" param to be a string, but given ${describe(operationName)}.`,
-          { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
         );
       }
     },
   };
+}
+
+/**
+ * A body or parameter that is not JSON, said without the text: JSON.parse's own message quotes the
+ * text around the mistake, and yoga passes it on as the error's `originalError` (a member id, a
+ * search text in the echo). A body whose client went away is said so, not logged as a failure.
+ */
+function requestParseError(error: unknown): unknown {
+  if (error instanceof GraphQLError) {
+    // Yoga's own refusal of a body (invalid JSON) copies JSON.parse's message into its extensions.
+    if (error.extensions.originalError === undefined) return error;
+    return badRequest(error.message);
+  }
+  if (error instanceof SyntaxError)
+    return badRequest('The "variables" or "extensions" parameter is not valid JSON.');
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code === 'ECONNRESET' || message === 'aborted')
+    return badRequest('The request body was not received in full.');
+  return error;
+}
+
+function badRequest(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
 }
 
 function describe(value: unknown): string {

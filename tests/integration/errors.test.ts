@@ -1,7 +1,9 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { databaseFailure, RequestTimeLimitError } from '../../src/db/errors.js';
 import { stableUuid } from '../../src/db/seed.js';
+import { withTenant } from '../../src/db/tenant.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
 
@@ -51,6 +53,24 @@ test("the request's first statement (begin_request) is under the statement timeo
     await blocker.query('ROLLBACK');
     await blocker.end();
   }
+});
+
+test('a request whose statements together outlast twice the statement timeout is a TIMEOUT, not an outage', async () => {
+  // Three statements of 250 ms each under a 300 ms statement timeout: none is cancelled by
+  // PostgreSQL, but the third starts with 100 ms of the request's 600 left. The database is fine.
+  const outcome = await withTenant(
+    app.prisma,
+    stableUuid('tenant', 'test-clinic'),
+    async (db) => {
+      for (let i = 0; i < 3; i++) await db.$queryRawUnsafe('SELECT pg_sleep(0.25)::text AS slept');
+      return 'finished';
+    },
+    { statementTimeoutMs: 300 },
+  ).catch((error: unknown) => error);
+  expect(outcome).toBeInstanceOf(RequestTimeLimitError);
+  expect(databaseFailure(outcome)).toBe('timeout');
+  // The connection it was cut from is replaced; the next request is served.
+  expect((await app.gql('{ me { email } }')).body.errors).toBeUndefined();
 });
 
 test('an unexpected failure is masked: "Unexpected error" and a request id; the log has the stack under that id', async () => {

@@ -162,3 +162,90 @@ test('a multipart body (no uploads here) is refused as an unsupported media type
   });
   expect(res.status).toBe(415);
 });
+
+test('a JSON field counts 1,024 in the cost: 100 cases with their extracted data are refused, 20 are not', async () => {
+  const page = (first: number) =>
+    app.gql(`{ cases(first: ${first}) { edges { node { extractedData metadata } } } }`, undefined, {
+      email: 'clinician@test-clinic.com',
+    });
+  const refused = await page(100);
+  expect(refused.status).toBe(400);
+  expect(refused.body.errors?.[0]?.message).toMatch(/^Query too costly: cost 20\d{4}, the limit is 50000/);
+  expect((await page(20)).body.errors).toBeUndefined();
+});
+
+test('nodes(ids:) aliased: the 100 IDs are per request, not per field', async () => {
+  const ids = Array.from({ length: 60 }, (_, i) =>
+    encodeGlobalID('Case', `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`),
+  );
+  const res = await app.gql(
+    'query ($ids: [ID!]!) { a: nodes(ids: $ids) { id } b: nodes(ids: $ids) { id } }',
+    {
+      ids,
+    },
+  );
+  expect(res.body.errors?.map((e) => [e.path, e.message])).toEqual([
+    [['b'], 'At most 100 IDs in all the nodes fields of one request (got 120)'],
+  ]);
+});
+
+test('a body without a valid token is not parsed: malformed JSON is 401; with a token, 400 without the text', async () => {
+  const body = '{"query": "{ me { email } }", "variables": {"memberId": "123-45-6789"';
+  const anonymous = await app.fetch('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  expect(anonymous.status).toBe(401);
+  const signedIn = await app.fetch('/graphql', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await app.token('staff@test-clinic.com')}`,
+    },
+    body,
+  });
+  expect(signedIn.status).toBe(400);
+  const text = await signedIn.text();
+  expect(text).not.toContain('123-45');
+  expect(JSON.parse(text).errors[0].extensions.code).toBe('BAD_REQUEST');
+});
+
+test('an operationName the document does not hold is refused, and not logged', async () => {
+  const marker = 'OPNAME-MARKER-7731';
+  await app.gql('query Real { me { email } }', undefined, { email: 'staff@test-clinic.com' });
+  const res = await app.fetch('/graphql', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await app.token('staff@test-clinic.com')}`,
+    },
+    body: JSON.stringify({ query: 'query Real { me { email } }', operationName: marker }),
+  });
+  expect(res.status).toBe(400);
+  expect(((await res.json()) as { errors: { message: string }[] }).errors[0]?.message).toMatch(
+    /Could not determine what operation to execute/,
+  );
+  expect(lines.filter((line) => JSON.stringify(line).includes(marker))).toEqual([]);
+});
+
+test('text inputs are bounded: a task description of 10,001 characters is a ValidationError', async () => {
+  const [row] = await query<{ id: string }>(app.db.ownerUrl, 'SELECT id FROM cases LIMIT 1');
+  const create = (length: number) =>
+    app.gql(
+      `mutation ($input: CreateTaskInput!) { createTask(input: $input) {
+         __typename ... on ValidationError { fieldErrors { path message } } } }`,
+      {
+        input: {
+          caseId: encodeGlobalID('Case', row?.id as string),
+          title: 't',
+          description: 'd'.repeat(length),
+        },
+      },
+    );
+  expect((await create(10_001)).body.data?.createTask).toEqual({
+    __typename: 'ValidationError',
+    fieldErrors: [{ path: ['description'], message: 'must be at most 10000 characters' }],
+  });
+  expect((await create(10_000)).body.data?.createTask).toEqual({ __typename: 'CreateTaskPayload' });
+});

@@ -52,6 +52,38 @@ async function post(query: string): Promise<{ status: number; message: string | 
   return { status: res.status, message: body.errors?.[0]?.message };
 }
 
+/** `count` createCase mutations by a CLINICIAN, each with 250 KB of extractedData and of metadata. */
+async function createLargeCases(count: number): Promise<Record<string, number>> {
+  const clinician = await signToken(TEST_JWT_SECRET, seedIdentity('clinician@test-clinic.com') as never, {
+    tenantClaim: 'tenant_id',
+    ...JWT,
+  });
+  const blob = (i: number) => ({ text: `${i}-${'x'.repeat(250_000)}` });
+  const results: Record<string, number> = {};
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${clinician}` },
+      body: JSON.stringify({
+        query: 'mutation ($input: CreateCaseInput!) { createCase(input: $input) { __typename } }',
+        variables: {
+          input: {
+            memberId: `MBR-BIG-${i}`,
+            payer: 'Memory Payer',
+            confidence: { overall: 0.5 },
+            extractedData: blob(i),
+            metadata: blob(i),
+          },
+        },
+      }),
+    });
+    const body = (await res.json()) as { data?: { createCase?: { __typename: string } } };
+    const kind = body.data?.createCase?.__typename ?? `HTTP ${res.status}`;
+    results[kind] = (results[kind] ?? 0) + 1;
+  }
+  return results;
+}
+
 /** Sends `count` documents made by `make`, `concurrency` at a time; the statuses seen, counted. */
 async function flood(count: number, make: (i: number) => string, concurrency = 4) {
   const statuses: Record<string, number> = {};
@@ -105,13 +137,16 @@ test('500 distinct 900 KB documents, then documents at each limit, thousands of 
   expect(invalid.statuses).toEqual({ 400: 400 });
   const broken = await flood(5_000, (i) => `{${i.toString(36)}`, 8);
   expect(broken.statuses).toEqual({ 400: 5_000 });
+  // Writes of the largest JSON inputs allowed: nothing of them may stay once they are answered.
+  const written = await createLargeCases(100);
+  expect(written).toEqual({ CreateCasePayload: 100 });
   const after = await server.heap();
 
   console.info(
     `memory: heap after a full collection: ${(baseline.heapUsed / MB).toFixed(1)} MB at start, ` +
       `${(afterHuge.heapUsed / MB).toFixed(1)} MB after 500 × 900 KB documents, ` +
       `${(after.heapUsed / MB).toFixed(1)} MB after 300 × 60 KB, 200 long literals, 4,000 small documents, ` +
-      `400 invalid ones with 100 errors each and 5,000 that do not parse; ` +
+      `400 invalid ones with 100 errors each, 5,000 that do not parse and 100 cases written with 2 × 250 KB of JSON; ` +
       `RSS ${(after.rss / MB).toFixed(0)} MB`,
   );
   expect(server.child.exitCode).toBeNull();

@@ -11,6 +11,7 @@ import {
   FILTER_MAX_LENGTH,
   filterText,
   MAX_CASE_CODES,
+  MAX_CODE_DESCRIPTION_LENGTH,
   MAX_DIAGNOSIS_CODES,
 } from '../common/input-limits.js';
 import type { SortKey } from '../common/pagination.js';
@@ -134,7 +135,7 @@ export const CaseCodeInput = builder.inputType('CaseCodeInput', {
 const caseCodeSchema = z.object({
   codeType: z.enum(['CPT', 'HCPCS']),
   code: code(20),
-  description: optionalText,
+  description: optionalText(MAX_CODE_DESCRIPTION_LENGTH),
   confidence: unit.nullish(),
 });
 
@@ -249,7 +250,7 @@ export const TransitionCaseStatusInput = builder.inputType('TransitionCaseStatus
 export const transitionCaseStatusSchema = z.object({
   id: globalIdOf('Case'),
   status: z.enum(['pending', 'approved', 'denied', 'more_info_needed']),
-  reason: optionalText.pipe(z.string().max(2000, 'must be at most 2000 characters').nullish()),
+  reason: optionalText(2000),
   expectedUpdatedAt: z.date().nullish(),
 });
 

@@ -97,23 +97,41 @@ function hasUnstorableText(value: string): boolean {
 
 /**
  * The paths inside `value` (a mutation's input, JSON included) of the strings, and of the objects
- * whose keys, hold text PostgreSQL cannot store (`hasUnstorableText`); at most `limit` of them. Iterative, like jsonTooDeep.
+ * whose keys, hold text PostgreSQL cannot store (`hasUnstorableText`); at most `limit` of them.
+ * Iterative, like jsonTooDeep, and it runs before the size checks of zod: numbers, booleans and
+ * nulls are passed over without a stack entry, and a path is built only for what is found (a
+ * 200 KB array of 100,000 zeros once cost 116 MB of path copies here).
  */
 export function unstorableTextPaths(value: unknown, limit = 20): string[][] {
+  interface Entry {
+    item: unknown;
+    key: string | undefined;
+    parent: Entry | undefined;
+  }
+  const pathOf = (entry: Entry): string[] => {
+    const path: string[] = [];
+    for (let at: Entry | undefined = entry; at?.key !== undefined; at = at.parent) path.push(at.key);
+    return path.reverse();
+  };
   const found: string[][] = [];
-  const stack: [unknown, string[]][] = [[value, []]];
-  for (let next = stack.pop(); next && found.length < limit; next = stack.pop()) {
-    const [item, path] = next;
+  const stack: Entry[] = [{ item: value, key: undefined, parent: undefined }];
+  const push = (item: unknown, key: string, parent: Entry) => {
+    if (typeof item === 'string' || (typeof item === 'object' && item !== null))
+      stack.push({ item, key, parent });
+  };
+  for (let entry = stack.pop(); entry && found.length < limit; entry = stack.pop()) {
+    const { item } = entry;
     if (typeof item === 'string') {
-      if (hasUnstorableText(item)) found.push(path);
+      if (hasUnstorableText(item)) found.push(pathOf(entry));
     } else if (Array.isArray(item)) {
-      item.forEach((child, i) => {
-        stack.push([child, [...path, String(i)]]);
-      });
+      for (let i = 0; i < item.length; i++) push(item[i], String(i), entry);
     } else if (item !== null && typeof item === 'object' && !(item instanceof Date)) {
-      const entries = Object.entries(item);
-      if (entries.some(([key]) => hasUnstorableText(key))) found.push(path);
-      for (const [key, child] of entries) if (!hasUnstorableText(key)) stack.push([child, [...path, key]]);
+      let badKey = false;
+      for (const [key, child] of Object.entries(item)) {
+        if (hasUnstorableText(key)) badKey = true;
+        else push(child, key, entry);
+      }
+      if (badKey) found.push(pathOf(entry));
     }
   }
   return found.reverse();
@@ -150,3 +168,8 @@ export const MAX_NODE_IDS = 100;
  */
 export const MAX_CASE_CODES = 100;
 export const MAX_DIAGNOSIS_CODES = 50;
+
+/** A task's description and a ruleset's notes: pages of text, not a file. */
+export const MAX_DESCRIPTION_LENGTH = 10_000;
+/** A procedure code's description: a line. */
+export const MAX_CODE_DESCRIPTION_LENGTH = 1_000;

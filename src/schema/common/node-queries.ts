@@ -25,6 +25,9 @@ function nodeGlobalId(globalId: string, argument: string, info: GraphQLResolveIn
   return globalId;
 }
 
+/** IDs the `nodes` fields of a request have asked for so far, by the request's context. */
+const nodeIdsAsked = new WeakMap<object, number>();
+
 builder.queryFields((t) => ({
   node: t.node({
     args: { id: t.arg.id({ required: true }) },
@@ -32,10 +35,18 @@ builder.queryFields((t) => ({
   }),
   nodes: t.nodeList({
     args: { ids: t.arg.idList({ required: true }) },
-    ids: (_root, args, _ctx, info) => {
+    ids: (_root, args, ctx, info) => {
       if (args.ids.length > MAX_NODE_IDS) {
         throw badUserInput(`Argument "ids" must hold at most ${MAX_NODE_IDS} IDs (got ${args.ids.length})`);
       }
+      // Aliases would multiply the list (30 × 100 IDs, each its own lookup): the bound is per request.
+      const asked = (nodeIdsAsked.get(ctx) ?? 0) + args.ids.length;
+      if (asked > MAX_NODE_IDS) {
+        throw badUserInput(
+          `At most ${MAX_NODE_IDS} IDs in all the nodes fields of one request (got ${asked})`,
+        );
+      }
+      nodeIdsAsked.set(ctx, asked);
       return args.ids.map((id, i) => nodeGlobalId(id, `ids[${i}]`, info));
     },
   }),

@@ -26,8 +26,14 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
 /** Trimmed; whitespace-only counts as empty. */
 export const requiredText = (max: number) =>
   z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
-export const optionalText = z
-  .string()
-  .trim()
-  .nullish()
-  .transform((v) => (v === '' ? null : v));
+/**
+ * Trimmed; empty or whitespace-only is null. `max` characters at most: every text a client writes
+ * is bounded, however the column is typed (a TEXT column takes 1 GB; a request stays small).
+ */
+export const optionalText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, `must be at most ${max} characters`)
+    .nullish()
+    .transform((v) => (v === '' ? null : v));

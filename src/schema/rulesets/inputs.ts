@@ -4,7 +4,7 @@ import { likeLiteral } from '../../db/like.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { toRulesJson } from '../../services/rulesets.js';
 import { globalIdOf } from '../common/ids.js';
-import { FILTER_MAX_LENGTH, filterText } from '../common/input-limits.js';
+import { FILTER_MAX_LENGTH, filterText, MAX_DESCRIPTION_LENGTH } from '../common/input-limits.js';
 import type { SortKey } from '../common/pagination.js';
 import { optionalText, requiredText } from '../common/validation.js';
 
@@ -64,7 +64,7 @@ const rulesSchema = z
     requirements: z.array(listItem),
     documentation: z.array(listItem),
     typicalTurnaround: z.string().trim().min(1, 'must not be empty'),
-    notes: optionalText.transform((v) => v ?? null),
+    notes: optionalText(MAX_DESCRIPTION_LENGTH).transform((v) => v ?? null),
   })
   .refine((rules) => Buffer.byteLength(JSON.stringify(toRulesJson(rules)), 'utf8') <= MAX_RULES_JSON_BYTES, {
     message: `must be at most ${MAX_RULES_JSON_BYTES / 1024} KiB of JSON`,

@@ -3,7 +3,7 @@ import { builder } from '../../builder.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { Priority, TaskStatus } from '../common/enums.js';
 import { globalIdOf } from '../common/ids.js';
-import { distinct } from '../common/input-limits.js';
+import { distinct, MAX_DESCRIPTION_LENGTH } from '../common/input-limits.js';
 import { rowIdFromGlobalId } from '../common/node.js';
 import { type PageArgs, pageWindow, type SortKey } from '../common/pagination.js';
 import { optionalText, requiredText } from '../common/validation.js';
@@ -117,7 +117,7 @@ export const CreateTaskInput = builder.inputType('CreateTaskInput', {
 export const createTaskSchema = z.object({
   caseId: globalIdOf('Case'),
   title: requiredText(255),
-  description: optionalText,
+  description: optionalText(MAX_DESCRIPTION_LENGTH),
   priority: z
     .enum(['low', 'normal', 'high', 'urgent'])
     .nullish()
@@ -147,7 +147,7 @@ export const updateTaskSchema = z.object({
   title: requiredText(255)
     .nullish()
     .transform((v) => v ?? undefined),
-  description: optionalText,
+  description: optionalText(MAX_DESCRIPTION_LENGTH),
   priority: z
     .enum(['low', 'normal', 'high', 'urgent'])
     .nullish()
