@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { Config } from './config.js';
-import { describeDatabaseError } from './db/errors.js';
+import { describeDatabaseError, isDatabaseError } from './db/errors.js';
 
 /**
  * Structured logs. Whatever path a token, a raw member id or extracted clinical data could take
@@ -41,7 +41,7 @@ export function createLogger(
     hooks: {
       // An error logged on its own lends the line its message as `msg`: not a database error's.
       logMethod(args, method) {
-        if (describeDatabaseError(args[0]) && typeof args[1] !== 'string') {
+        if (isDatabaseError(args[0]) && typeof args[1] !== 'string') {
           return method.apply(this, [args[0] as object, 'database error']);
         }
         return method.apply(this, args);

@@ -227,6 +227,15 @@ const REQUEST_TIME_LIMIT = "the request's database work ran past twice the state
  * when it notices) and the pool replaces it.
  */
 function overTime<E extends Error>(client: pg.PoolClient, error: E): E {
-  (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  closeSocket(client);
   return error;
+}
+
+/**
+ * Closes a checked-out connection's socket at once, whatever it is waiting for: its statements
+ * fail, the pool drops it on release, and PostgreSQL rolls its transaction back when it reads
+ * the end of its input. node-postgres has no public call for it (`end()` waits for the server).
+ */
+export function closeSocket(client: pg.PoolClient): void {
+  (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
 }

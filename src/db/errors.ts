@@ -70,15 +70,14 @@ export class DatabaseClosingError extends Error {
 export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | undefined {
   if (error instanceof DatabaseStalledError || error instanceof DatabaseClosingError) return 'unavailable';
   if (error instanceof RequestTimeLimitError) return 'timeout';
-  const prismaCode = (error as { code?: unknown }).code;
-  const cause = (error as { meta?: { driverAdapterError?: { cause?: { kind?: string; code?: string } } } })
-    .meta?.driverAdapterError?.cause;
-  const sqlState =
-    cause?.code ?? (typeof prismaCode === 'string' && /^[0-9A-Z]{5}$/.test(prismaCode) ? prismaCode : '');
+  const sqlState = sqlStateOf(error) ?? '';
   if (sqlState === '57014') return 'timeout'; // query_canceled: the statement timeout
   // P1001 unreachable, P1002 timed out reaching it, P1017 connection closed, P2024 no pooled connection in time
-  if (['P1001', 'P1002', 'P1017', 'P2024'].includes(String(prismaCode))) return 'unavailable';
-  if (cause?.kind === 'DatabaseNotReachable' || cause?.kind === 'ConnectionClosed') return 'unavailable';
+  if (['P1001', 'P1002', 'P1017', 'P2024'].includes(String((error as { code?: unknown }).code))) {
+    return 'unavailable';
+  }
+  const kind = isDatabaseError(error) ? driverCause(error)?.kind : undefined;
+  if (kind === 'DatabaseNotReachable' || kind === 'ConnectionClosed') return 'unavailable';
   // 08xxx connection exceptions; 57P01-57P03 admin shutdown, crash shutdown, cannot connect now;
   // 25P03 idle_in_transaction_session_timeout (the server ended a transaction it saw abandoned)
   if (/^08|^57P0[123]$|^25P03$/.test(sqlState)) return 'unavailable';
@@ -97,20 +96,20 @@ const CONNECTION_LOST =
   /Connection terminated|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|Can't reach database|connection timeout|timeout exceeded when trying to connect|Transaction already closed|Transaction not found|not queryable|Query read timeout|Connection is closed|server closed the connection unexpectedly/i;
 
 /**
- * A database failure in a few words, for a log line and to tell repeated failures apart: its class and SQLSTATE or network code, never
- * its message (a Prisma message can quote the statement's arguments: a search text, a filter).
+ * A database failure in a few words, for a log line and to tell repeated failures apart: its
+ * class, codes and the connection failure named, never its message (a Prisma message can quote
+ * the statement's arguments: a search text, a filter).
  */
 export function failureCause(error: unknown): string {
   const { code, name } = error as { code?: unknown; name?: unknown };
-  const cause = (error as { meta?: { driverAdapterError?: { cause?: { kind?: string; code?: string } } } })
-    .meta?.driverAdapterError?.cause;
   const parts = [typeof name === 'string' ? name : 'Error'];
   if (typeof code === 'string' || typeof code === 'number') parts.push(String(code));
+  const cause = isDatabaseError(error) ? driverCause(error) : undefined;
   if (cause?.kind) parts.push(cause.kind);
-  if (cause?.code) parts.push(cause.code);
-  if (error instanceof Error && CONNECTION_LOST.test(error.message)) {
-    parts.push(CONNECTION_LOST.exec(error.message)?.[0] ?? '');
-  }
+  const sqlState = sqlStateOf(error);
+  if (sqlState && sqlState !== code) parts.push(sqlState);
+  const lost = error instanceof Error ? CONNECTION_LOST.exec(error.message)?.[0] : undefined;
+  if (lost) parts.push(lost);
   return parts.join(' ');
 }
 
@@ -124,7 +123,7 @@ interface DriverCause {
 }
 
 /** An error of Prisma, of its driver adapter, or of node-postgres (which has a `severity`). */
-function isDatabaseError(error: unknown): error is Error & Record<string, unknown> {
+export function isDatabaseError(error: unknown): error is Error & Record<string, unknown> {
   if (!(error instanceof Error)) return false;
   return (
     error.name.startsWith('PrismaClient') ||

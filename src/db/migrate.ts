@@ -131,12 +131,3 @@ async function applyOne(client: pg.Client, migration: Migration): Promise<void> 
     });
   }
 }
-
-/** Names of the migrations in `dir` that the database has not applied (for /readyz). */
-export async function pendingMigrations(
-  appliedNames: Iterable<string>,
-  dir = MIGRATIONS_DIR,
-): Promise<string[]> {
-  const applied = new Set(appliedNames);
-  return (await readMigrations(dir)).map((m) => m.name).filter((name) => !applied.has(name));
-}

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { pendingMigrations } from './migrate.js';
+import { readMigrations } from './migrate.js';
 
 /** What `/readyz` asks: null when the database answers and is fully migrated, else why not. */
 export interface ReadinessCheck {
@@ -26,13 +26,25 @@ export function createReadinessCheck(url: string, timeoutMs = PROBE_TIMEOUT_MS):
   });
   // An idle probe connection that broke is replaced at the next probe, which reports the cause.
   pool.on('error', () => {});
+  // The migrations this build ships do not change while it runs: read from disk once, not per probe.
+  let shipped: Promise<string[]> | undefined;
+  const shippedMigrations = () => {
+    shipped ??= readMigrations()
+      .then((migrations) => migrations.map((migration) => migration.name))
+      .catch((error: unknown) => {
+        shipped = undefined;
+        throw error;
+      });
+    return shipped;
+  };
   return {
     async check() {
       try {
         const { rows } = await pool.query<{ migration_name: string }>(
           'SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
         );
-        const pending = await pendingMigrations(rows.map((row) => row.migration_name));
+        const applied = new Set(rows.map((row) => row.migration_name));
+        const pending = (await shippedMigrations()).filter((name) => !applied.has(name));
         return pending.length > 0 ? `pending migrations: ${pending.join(', ')}` : null;
       } catch (error) {
         return `database: ${describeFailure(error, timeoutMs)}`;

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { poolOf } from './client.js';
+import { closeSocket, poolOf } from './client.js';
 import { DatabaseClosingError } from './errors.js';
 
 /** A request transaction while it holds its connection (src/db/tenant.ts registers it). */
@@ -92,15 +92,14 @@ function abandon(client: pg.PoolClient): void {
     secretKey: number | null;
     connectionParameters: { host: string; port: number };
   };
-  const socket = (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream;
   if (processID == null || secretKey == null) {
-    socket.destroy();
+    closeSocket(client);
     return;
   }
   const canceller = new pg.Connection() as unknown as CancelConnection;
   const { host, port } = connectionParameters;
   const finish = () => {
-    socket.destroy();
+    closeSocket(client);
     canceller.stream.destroy();
   };
   const timer = setTimeout(finish, 1_000);
