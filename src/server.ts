@@ -2,14 +2,16 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { TokenVerifier } from './auth/jwt.js';
 import type { Config } from './config.js';
-import { createRequestContext, useAuthentication, useTenantTransaction } from './context.js';
+import type { PipelinePlugin } from './context.js';
 import { createReadinessCheck, type ReadinessCheck } from './db/readiness.js';
-import { createFastLane, type FastLane } from './fast-lane.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { graphiqlDefaultQuery } from './graphiql.js';
 import type { Logger } from './logger.js';
+import { useAuthentication } from './plugins/authentication.js';
 import { useCors } from './plugins/cors.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
+import { useErrorMasking } from './plugins/error-masking.js';
+import { useTenantExecutor } from './plugins/executor.js';
 import { useBodyLimit, useDocumentSizeLimit, useOperationLimits, useParseLimits } from './plugins/limits.js';
 import { useRequestLog } from './plugins/request-log.js';
 import { useParamsCheck } from './plugins/request-params.js';
@@ -29,45 +31,59 @@ export interface ServerDeps {
   verifyToken: TokenVerifier;
   /** MEMBER_ID_HASH_KEY, or the development key from `.data/`. */
   memberIdHashKey: string;
+  /**
+   * Wraps each plugin of the pipeline by its name before yoga sees it: what tests use to check
+   * that every plugin applies to every kind of request (tests/integration/pipeline.test.ts).
+   */
+  observePlugin?: (name: string, plugin: object) => object;
 }
 
 export interface AppServer {
   yoga: YogaServerInstance<object, object>;
   http: Server;
-  /** Serves compiled queries without yoga's pipeline (src/fast-lane.ts); absent with COMPILED_QUERIES=false. */
-  fastLane: FastLane | undefined;
   /** From now on `/readyz` answers 503 "shutting down", so load balancers stop sending requests. */
   drain(): void;
   /** Closes what the server holds besides the request pool (the readiness probe's connection). */
   close(): Promise<void>;
 }
 
-/** Builds the HTTP server without listening: tests drive `yoga.fetch`, src/index.ts listens. */
-export function createServer({
-  config,
-  prisma,
-  databaseUrl,
-  logger,
-  verifyToken,
-  memberIdHashKey,
-}: ServerDeps): AppServer {
-  const readiness = createReadinessCheck(databaseUrl);
+/**
+ * Builds the HTTP server without listening: tests drive `yoga.fetch`, src/index.ts listens. Every
+ * request goes through yoga and the plugins below, in this order, whatever executes it.
+ */
+export function createServer(deps: ServerDeps): AppServer {
+  const { config, logger } = deps;
+  const readiness = createReadinessCheck(deps.databaseUrl);
   const documentCaches = createDocumentCaches();
   const state = { draining: false };
-  const fastLane = config.compiledQueries
-    ? createFastLane({
-        schema,
-        prisma,
-        verifyToken,
+  const plugins: [string, PipelinePlugin | false | Plugin][] = [
+    // First: it gives the request its id and times it.
+    ['requestLog', useRequestLog(logger)],
+    ['healthChecks', useHealthChecks(readiness, state)],
+    ['cors', config.corsOrigins.length > 0 && useCors(config.corsOrigins)],
+    ['bodyLimit', useBodyLimit(config.limits.bodyBytes)],
+    ['paramsCheck', useParamsCheck()],
+    // Before any limit that needs the document: an unauthenticated client learns nothing from it.
+    ['authentication', useAuthentication(deps.verifyToken)],
+    ['documentSizeLimit', useDocumentSizeLimit(config.limits.documentBytes)],
+    ['parseLimits', useParseLimits(config.limits.tokens, config.limits.stringLiteralBytes)],
+    ['operationLimits', useOperationLimits(config.limits)],
+    [
+      'executor',
+      useTenantExecutor(deps.prisma, {
+        memberIdHashKey: deps.memberIdHashKey,
         logger,
-        memberIdHashKey,
+        compiledQueries: config.compiledQueries,
         statementTimeoutMs: config.statementTimeoutMs,
-        maxCost: config.limits.cost,
-      })
-    : undefined;
+      }),
+    ],
+    ['errorMasking', useErrorMasking(logger)],
+    ['schemaPrivacy', !config.introspection && useSchemaPrivacy()],
+    ['documentCache', documentCaches.plugin as PipelinePlugin],
+  ];
+  const observe = deps.observePlugin ?? ((_name: string, plugin: object) => plugin);
   const yoga = createYoga<object, object>({
     schema,
-    context: createRequestContext as never,
     logging: logger.child({ component: 'yoga' }),
     graphiql: config.graphiql
       ? {
@@ -88,36 +104,13 @@ export function createServer({
     multipart: false,
     parserAndValidationCache: documentCaches.options,
     batching: false,
-    // useBodyLimit below does this, with a message that names the limit.
+    // useBodyLimit does this, with a message that names the limit.
     maxRequestBodySize: false,
-    plugins: [
-      // First: it times every request.
-      useRequestLog(logger),
-      useHealthChecks(readiness, state),
-      ...(config.corsOrigins.length > 0 ? [useCors(config.corsOrigins)] : []),
-      useBodyLimit(config.limits.bodyBytes),
-      useParamsCheck(),
-      // Before any limit that needs the document: an unauthenticated client learns nothing from it.
-      useAuthentication(verifyToken),
-      useDocumentSizeLimit(config.limits.documentBytes),
-      useParseLimits(config.limits.tokens, config.limits.stringLiteralBytes),
-      useOperationLimits(config.limits),
-      useTenantTransaction(prisma, {
-        memberIdHashKey,
-        logger,
-        compiledQueries: config.compiledQueries,
-        onCompiled: fastLane?.admit,
-        statementTimeoutMs: config.statementTimeoutMs,
-      }),
-      ...(config.introspection ? [] : [useSchemaPrivacy()]),
-      documentCaches.plugin,
-    ],
+    plugins: plugins.flatMap(([name, plugin]) => (plugin ? [observe(name, plugin) as Plugin] : [])),
   });
-  const listener = yoga as unknown as RequestListener;
   return {
     yoga,
-    http: boundedHttpServer(fastLane ? fastLane.listener(listener) : listener, config.maxConnections),
-    fastLane,
+    http: boundedHttpServer(yoga as unknown as RequestListener, config.maxConnections),
     drain: () => {
       state.draining = true;
     },
@@ -145,7 +138,7 @@ function boundedHttpServer(listener: RequestListener, maxConnections: number): S
  * `/healthz` never touches the database; `/readyz` checks, on a connection of its own, that the
  * database answers and is fully migrated, and turns 503 once the server drains.
  */
-function useHealthChecks(readiness: ReadinessCheck, state: { draining: boolean }): Plugin {
+function useHealthChecks(readiness: ReadinessCheck, state: { draining: boolean }): PipelinePlugin {
   const json = (status: number, body: unknown) =>
     new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   return {

@@ -17,12 +17,8 @@ export interface TokenClaims {
   tenantId: string;
 }
 
-/**
- * Checks an Authorization header; every failure is an `AuthenticationError`. `request`, when
- * given (the node:http request), makes it one verification per request, whoever asks again (the
- * fast lane, then yoga): the second call gets the first's answer, success or refusal.
- */
-export type TokenVerifier = (authorization: string | null, request?: object) => Promise<TokenClaims>;
+/** Checks an Authorization header; every failure is an `AuthenticationError`. */
+export type TokenVerifier = (authorization: string | null) => Promise<TokenClaims>;
 
 /** The asymmetric algorithms we accept; each is fixed by a key type (RSA, EC P-256, Ed25519). */
 export type PublicKeyAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
@@ -88,7 +84,6 @@ export async function createTokenVerifier(options: JwtOptions): Promise<TokenVer
   // A client sends the same token with every request: its signature is checked once, then the
   // token (the whole string, signature included) is looked up until it expires or a minute has
   // passed. Only successful verifications are remembered.
-  const perRequest = new WeakMap<object, Promise<TokenClaims>>();
   const verified = createTextKeyedCache<{ claims: TokenClaims; untilMs: number }>({
     maxBytes: VERIFIED_TOKENS_BYTES,
     weigh: (token) => 2 * token.length + 200,
@@ -128,15 +123,7 @@ export async function createTokenVerifier(options: JwtOptions): Promise<TokenVer
     verified.set(token, { claims, untilMs: Math.min(expiresMs, now + VERIFIED_TOKEN_TTL_MS) });
     return claims;
   };
-  return (authorization, request) => {
-    if (!request) return verify(authorization);
-    let verification = perRequest.get(request);
-    if (!verification) {
-      verification = verify(authorization);
-      perRequest.set(request, verification);
-    }
-    return verification;
-  };
+  return verify;
 }
 
 async function verificationKey(

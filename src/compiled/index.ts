@@ -193,21 +193,23 @@ async function run(
 }
 
 /**
- * The statement's JSON text, on a result of the compiled path: the fast lane writes it as it is
- * (`{"data":<text>}`), the same JSON that `JSON.stringify` of the parsed value would give, up to
- * whitespace. `data` is parsed only when read (yoga's serializer, a test).
+ * A result of the compiled path: yoga writes it with its `stringify` (yoga's result processor
+ * calls a result's own), which is the statement's JSON text as it is, `{"data":<text>}`: the same
+ * JSON that `JSON.stringify` of the parsed value gives, up to whitespace, without parsing and
+ * serializing it again. `data` is parsed only when read (a plugin, a test).
  */
-export const DATA_TEXT = Symbol('compiled data text');
-
-function withDataText(text: string): ExecutionResult & { [DATA_TEXT]: string } {
+function withDataText(text: string): ExecutionResult & { stringify(value: ExecutionResult): string } {
   let data: ExecutionResult['data'];
-  return {
+  const result = {
     get data() {
       data ??= JSON.parse(text) as ExecutionResult['data'];
       return data;
     },
-    [DATA_TEXT]: text,
+    // A plugin that replaced the result (a copy with errors or extensions) gets it serialized.
+    stringify: (value: ExecutionResult) =>
+      value === result && !value.errors && !value.extensions ? `{"data":${text}}` : JSON.stringify(value),
   };
+  return result;
 }
 
 /** Anything the compiler or a resolver's own helper refuses is the resolvers' to answer. */

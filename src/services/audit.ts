@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Role } from '../context.js';
+import type { Actor } from '../context.js';
 import type { TenantDb } from '../db/tenant.js';
 import type { Changes } from '../domain/changes.js';
 
-/** Who acts, from where: what every audit row records. */
-export interface Actor {
-  userId: string;
-  tenantId: string;
-  role: Role;
-  ipAddress: string | null;
-  userAgent: string | null;
-}
+// TODO(merge): services import Actor from src/context.ts directly.
+export type { Actor };
 
 export type EntityType = 'case' | 'case_code' | 'task' | 'ruleset';
 

@@ -4,7 +4,6 @@ import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
 import { loadConfig } from '../../src/config.js';
 import { createPrismaClient } from '../../src/db/client.js';
 import { seedDatabase, seedIdentity } from '../../src/db/seed.js';
-import type { FastLane } from '../../src/fast-lane.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createLogger } from '../../src/logger.js';
 import { createServer } from '../../src/server.js';
@@ -30,8 +29,6 @@ export interface TestApp {
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** The same server on node:http, not listening: for tests that need a real socket. */
   http: Server;
-  /** The fast lane in front of yoga on `http` (src/fast-lane.ts). */
-  fastLane: FastLane | undefined;
   /** POST /graphql as the given seeded user (or with an explicit Authorization header). */
   gql<T = Record<string, unknown>>(
     query: string,
@@ -62,6 +59,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Receives the server's JSON log lines, at LOG_LEVEL (default here: `trace`). */
   logStream?: DestinationStream;
+  /** Wraps each plugin of the server by name (src/server.ts, `observePlugin`). */
+  observePlugin?: (name: string, plugin: object) => object;
 }
 
 /**
@@ -103,8 +102,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     logger: createLogger(config, options.logStream),
     verifyToken,
     memberIdHashKey: TEST_MEMBER_ID_HASH_KEY,
+    observePlugin: options.observePlugin,
   });
-  const { yoga, http, fastLane } = server;
+  const { yoga, http } = server;
 
   const token = async (email: string) => {
     const identity = seedIdentity(email);
@@ -120,7 +120,6 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     prisma,
     fetch,
     http,
-    fastLane,
     token,
     statements,
     async gql(query, variables, as = { email: 'admin@test-clinic.com' }) {

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logger.js';
 import { createServer } from '../../src/server.js';
 import { TEST_JWT_SECRET, TEST_MEMBER_ID_HASH_KEY } from './app.js';
 
-/** The server in this process, listening on a free port as in production (the fast lane included). */
+/** The server in this process, listening on a free port as in production. */
 export interface ListeningServer {
   url: string;
   /** The server's log lines (JSON, at LOG_LEVEL, `info` unless the env says otherwise). */

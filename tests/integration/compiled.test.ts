@@ -84,8 +84,13 @@ async function app(compiledQueries: boolean): Promise<App> {
         },
         body: JSON.stringify({ query: text, variables }),
       });
-      // Masked errors carry the request's id: the one thing that differs between two requests.
-      const body = (await response.text()).replace(/"requestId":"[^"]*"/g, '"requestId":"…"');
+      // The compiled path writes PostgreSQL's JSON text as it is (`"key" : value`): compared without
+      // whitespace, key order included. Masked errors carry the request's id: the one thing that
+      // differs between two requests.
+      const body = JSON.stringify(JSON.parse(await response.text())).replace(
+        /"requestId":"[^"]*"/g,
+        '"requestId":"…"',
+      );
       return `${response.status} ${body}`;
     },
   };

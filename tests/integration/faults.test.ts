@@ -3,8 +3,8 @@ import { query } from '../helpers/db.js';
 import { type ListeningServer, listen } from '../helpers/listening.js';
 import { type OwnPostgres, startOwnPostgres } from '../helpers/own-postgres.js';
 
-// The database goes away under a running server, listening on a real port as in production (so
-// the fast lane takes part): every request is answered, with 200 or with a 503
+// The database goes away under a running server, listening on a real port as in production:
+// every request is answered, with 200 or with a 503
 // SERVICE_UNAVAILABLE that carries Retry-After, never "Unexpected error"; no request outlives
 // twice the statement timeout; /readyz says why; when the database is back the server serves
 // again without a restart. A PostgreSQL of this file's own, so that no other test is disturbed.
@@ -29,7 +29,7 @@ afterAll(async () => {
 const CASES = '{ cases(first: 5) { totalCount edges { node { id payer status codes { code } } } } }';
 const STATS = '{ caseStats { total byStatus { status count } } }';
 
-/** A few shapes: a compiled read (the fast lane after its first run), a resolver read, a write. */
+/** A few shapes: a compiled read, a resolver read, a write. */
 async function mixedRequest(n: number) {
   if (n % 3 === 0) return server.post(CASES);
   if (n % 3 === 1) return server.post(STATS);

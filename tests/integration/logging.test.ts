@@ -177,15 +177,11 @@ test('the SQL statement count is logged when the context carries one', async () 
     logging: false,
     plugins: [
       useRequestLog(logger),
-      // Stands in for the database layer, which leaves the resolvers' context (with its statement
-      // count) on yoga's as `execution`.
+      // Stands in for the executor (src/plugins/executor.ts), which leaves the statement count on
+      // the request's context.
       {
-        onExecute({ executeFn, setExecuteFn }) {
-          setExecuteFn((args) => {
-            const contextValue = { ...args.contextValue, statementCount: 3 };
-            Object.assign(args.contextValue as object, { execution: contextValue });
-            return executeFn({ ...args, contextValue });
-          });
+        onExecute({ args }) {
+          Object.assign(args.contextValue as object, { statementCount: 3 });
         },
       } satisfies Plugin,
     ],

@@ -121,8 +121,8 @@ test('500 distinct 900 KB documents, then documents at each limit, thousands of 
     (i) => `{ cases(filter: {payer: "${i}-${'x'.repeat(i % 2 ? 9_000 : 8_000)}"}) { totalCount } }`,
   );
   expect(longLiteral.statuses).toEqual({ 200: 100, 400: 100 });
-  // Valid documents the application could send, all different: they fill the parse cache, the
-  // compiled statements' cache and the fast lane's (each is sent twice, to be admitted).
+  // Valid documents the application could send, all different (each sent twice): they fill the
+  // parse cache and the compiled statements' cache.
   const small = await flood(4_000, (i) => {
     const n = Math.floor(i / 2);
     return `query Q${n} { a${n}: cases(first: ${(n % 50) + 1}) { totalCount edges { node { id payer } } } }`;
@@ -151,7 +151,7 @@ test('500 distinct 900 KB documents, then documents at each limit, thousands of 
   );
   expect(server.child.exitCode).toBeNull();
   expect((await post('{ me { email } }')).status).toBe(200);
-  // The caches' bounds add up to about 33 MB of estimated size (src/server.ts, src/fast-lane.ts,
+  // The caches' bounds add up to about 25 MB of estimated size (src/plugins/document-cache.ts,
   // src/compiled/index.ts, src/auth/jwt.ts); the estimates are generous.
   expect(after.heapUsed - baseline.heapUsed).toBeLessThan(48 * MB);
 }, 300_000);

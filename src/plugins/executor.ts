@@ -1,0 +1,135 @@
+import DataLoader from 'dataloader';
+import { type ExecutionArgs, type ExecutionResult, getOperationAST, Kind } from 'graphql';
+import { executeCompiled } from '../compiled/index.js';
+import type {
+  Actor,
+  Context,
+  Loaders,
+  PipelinePlugin,
+  RequestContext,
+  ServerContext,
+  Viewer,
+} from '../context.js';
+import { statementCounter } from '../db/client.js';
+import {
+  type RequestTransaction,
+  type RequestUser,
+  type TenantTransactionOptions,
+  withRequest,
+} from '../db/tenant.js';
+import { unauthenticated } from '../errors.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Logger } from '../logger.js';
+
+export interface ExecutorOptions extends TenantTransactionOptions {
+  memberIdHashKey: string;
+  /** COMPILED_QUERIES: a query the compiler covers runs as one SQL statement (src/compiled). */
+  compiledQueries: boolean;
+  logger: Logger;
+}
+
+/**
+ * Executes every operation inside one transaction with the token's tenant set for RLS, loads the
+ * viewer through it (a user of another tenant is invisible there, so it fails as unknown), and
+ * chooses how the operation runs: a query the compiler covers as one SQL statement
+ * (src/compiled), anything else by the resolvers, which see that transaction as `ctx.db`. The
+ * choice is made here, inside yoga's pipeline: every other plugin applies to both. A failure of
+ * the transaction itself (BEGIN, the settings, COMMIT) becomes the result's error, which
+ * useErrorMasking words; nothing was committed.
+ */
+export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions): PipelinePlugin {
+  return {
+    onExecute({ setExecuteFn, executeFn }) {
+      setExecuteFn(async (args) => {
+        const server = args.contextValue as ServerContext;
+        const claims = server.claims;
+        // useAuthentication refuses the request before its body is read otherwise.
+        if (!claims) return { errors: [unauthenticated('missing Authorization header')] };
+        const counter = { count: 0 };
+        try {
+          return (await statementCounter.run(counter, () =>
+            withRequest(
+              prisma,
+              claims,
+              async (tx) => {
+                if (!tx.user)
+                  return { errors: [unauthenticated('no user with this subject in this tenant')] };
+                const base: RequestContext = {
+                  // useRequestLog, the first plugin, gives every request its id.
+                  requestId: server.requestId ?? crypto.randomUUID(),
+                  claims,
+                  clientIp: server.req?.socket.remoteAddress ?? null,
+                  userAgent: server.request.headers.get('user-agent'),
+                };
+                const contextValue = resolverContext(base, tx, tx.user, counter, options.memberIdHashKey);
+                server.viewer = contextValue.viewer;
+                const resolve = () => executeFn({ ...args, contextValue });
+                if (!options.compiledQueries) return resolve();
+                return executeCompiled(args, contextValue, resolve) ?? resolve();
+              },
+              { ...options, soleMutation: isSoleMutation(args) },
+            ),
+          )) as ExecutionResult;
+        } catch (error) {
+          return { errors: [error as Error] };
+        } finally {
+          server.statementCount = counter.count;
+        }
+      });
+    },
+  };
+}
+
+/** The context resolvers (and compiled queries) see, inside the request's transaction. */
+function resolverContext(
+  base: RequestContext,
+  { db, sql }: RequestTransaction,
+  user: RequestUser,
+  counter: { count: number },
+  memberIdHashKey: string,
+): Context {
+  const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Viewer['role'] };
+  const actor: Actor = {
+    userId: viewer.id,
+    tenantId: viewer.tenantId,
+    role: viewer.role,
+    ipAddress: base.clientIp,
+    userAgent: base.userAgent,
+  };
+  return {
+    ...base,
+    viewer,
+    actor,
+    db,
+    sql,
+    memberIdHashKey,
+    loaders: createLoaders(sql, actor),
+    get statementCount() {
+      return counter.count;
+    },
+  };
+}
+
+/** An operation that is one mutation field: its failure may roll back the whole transaction. */
+function isSoleMutation({ document, operationName }: ExecutionArgs): boolean {
+  const operation = getOperationAST(document, operationName);
+  const selections = operation?.selectionSet.selections ?? [];
+  return operation?.operation === 'mutation' && selections.length === 1 && selections[0]?.kind === Kind.FIELD;
+}
+
+function createLoaders(sql: RequestTransaction['sql'], actor: Actor): Loaders {
+  return {
+    // One statement for all the cases a request reads, prepared: the compiled queries' only other
+    // statement, so it stays as cheap as theirs.
+    extractedDataView: new DataLoader(async (caseIds) => {
+      await sql(
+        `INSERT INTO audit_logs (id, tenant_id, user_id, action, entity_type, entity_id, ip_address, user_agent)
+         SELECT gen_random_uuid(), $1::uuid, $2::uuid, 'view', 'case', entity_id, $3, $4
+         FROM unnest($5::uuid[]) AS entity_id`,
+        [actor.tenantId, actor.userId, actor.ipAddress, actor.userAgent, caseIds],
+        { prepare: true },
+      );
+      return caseIds.map(() => true as const);
+    }),
+  };
+}
