@@ -85,6 +85,7 @@ async function main() {
     const { yoga } = createServer({
       config,
       prisma,
+      databaseUrl: runtimeUrl,
       logger: createLogger(config),
       verifyToken: await createTokenVerifier({ ...config.jwt, key: { kind: 'secret', secret: SECRET } }),
       memberIdHashKey: HASH_KEY,
