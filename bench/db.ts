@@ -27,7 +27,8 @@ export function defaultDatabaseName(scale: Scale): string {
   return isDefault ? 'bench_prior_auth' : `bench_prior_auth_${scale.tenants}x${scale.casesPerTenant}`;
 }
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+/** `fn` on a connection of its own to `url`, closed afterwards. */
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

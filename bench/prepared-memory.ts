@@ -11,7 +11,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { createTokenVerifier, signToken } from '../src/auth/jwt.js';
 import { loadConfig } from '../src/config.js';
 import { createPrismaClient } from '../src/db/client.js';
@@ -20,6 +19,7 @@ import { ensureRuntimeLogin, withCredentials } from '../src/db/roles.js';
 import { seedDatabase, seedIdentity } from '../src/db/seed.js';
 import { createLogger } from '../src/logger.js';
 import { createServer } from '../src/server.js';
+import { BENCH_RUNTIME_LOGIN, withClient } from './db.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,17 +30,6 @@ const { values: args } = parseArgs({
 });
 const SECRET = 'prepared-memory-secret-of-at-least-32-bytes';
 const HASH_KEY = 'prepared-memory-hash-key-of-32-bytes!!';
-const LOGIN = { user: 'prior_auth_bench_runtime', password: 'bench-runtime-password' };
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 function rssAnonMB(pid: number): number {
   const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(/RssAnon:\s+(\d+)\s+kB/);
@@ -65,13 +54,13 @@ function document(i: number): string {
 async function main() {
   const server = process.env.BENCH_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
   const name = `prepared_memory_${process.pid}`;
-  await admin(server, `CREATE DATABASE ${name}`);
+  await withClient(server, (client) => client.query(`CREATE DATABASE ${name}`));
   const ownerUrl = Object.assign(new URL(server), { pathname: `/${name}` }).toString();
-  const runtimeUrl = withCredentials(ownerUrl, LOGIN.user, LOGIN.password);
+  const runtimeUrl = withCredentials(ownerUrl, BENCH_RUNTIME_LOGIN.user, BENCH_RUNTIME_LOGIN.password);
   const documents = Number(args.documents);
   try {
     await deployMigrations(ownerUrl);
-    await ensureRuntimeLogin(ownerUrl, LOGIN.user, LOGIN.password);
+    await ensureRuntimeLogin(ownerUrl, BENCH_RUNTIME_LOGIN.user, BENCH_RUNTIME_LOGIN.password);
     const owner = createPrismaClient({ url: ownerUrl, poolMax: 1 });
     await seedDatabase(owner, { memberIdHashKey: HASH_KEY });
     await owner.$disconnect();
@@ -121,34 +110,26 @@ async function main() {
     );
     await prisma.$disconnect();
   } finally {
-    await admin(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await withClient(server, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   }
 }
 
-async function firstCaseId(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
+function firstCaseId(url: string): Promise<string> {
+  return withClient(url, async (client) => {
     const { rows } = await client.query<{ id: string }>('SELECT id FROM cases ORDER BY id LIMIT 1');
     return Buffer.from(`Case:${rows[0]?.id}`).toString('base64');
-  } finally {
-    await client.end();
-  }
+  });
 }
 
-async function backendPid(url: string, database: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
+function backendPid(url: string, database: string): Promise<number> {
+  return withClient(url, async (client) => {
     const { rows } = await client.query<{ pid: number }>(
       'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND usename = $2',
-      [database, LOGIN.user],
+      [database, BENCH_RUNTIME_LOGIN.user],
     );
     if (rows.length !== 1) throw new Error(`expected one backend, found ${rows.length}`);
     return (rows[0] as { pid: number }).pid;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 await main();

@@ -10,6 +10,7 @@ import {
   SignJWT,
 } from 'jose';
 import { createTextKeyedCache } from '../bounded-cache.js';
+import { UUID } from '../domain/ids.js';
 
 /** What a verified token says: who (the user's auth_id) and for which tenant. */
 export interface TokenClaims {
@@ -44,7 +45,6 @@ export class AuthenticationError extends Error {
   override name = 'AuthenticationError';
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CLOCK_TOLERANCE_SECONDS = 5;
 
 /**

@@ -1,11 +1,17 @@
 import type { TenantDb } from '../db/tenant.js';
-import { diff, type Snapshot } from '../domain/changes.js';
 import { hashMemberId } from '../domain/member-id.js';
 import { CASE_REOPENINGS, CASE_TRANSITIONS, type CaseStatus, enumName } from '../domain/workflow.js';
-import { ConflictError, InvalidTransitionError, NotFoundError, ValidationError } from '../errors.js';
+import { InvalidTransitionError, NotFoundError, ValidationError } from '../errors.js';
 import { type Case, type CaseCode, Prisma } from '../generated/prisma/client.js';
-import { type Actor, recordChange } from './audit.js';
-import { inSavepoint, isStale, sameMillisecond } from './mutation.js';
+import type { Actor } from './audit.js';
+import {
+  type AuditedTable,
+  createAudited,
+  deleteAudited,
+  findInTenant,
+  updateAudited,
+  type VersionedTable,
+} from './mutation.js';
 
 type Priority = 'low' | 'normal' | 'high' | 'urgent';
 type Json = Prisma.InputJsonValue;
@@ -40,12 +46,11 @@ export interface UpdateCaseInput {
   expectedUpdatedAt?: Date | null;
 }
 
-/**
- * A case as the audit trail shows it. `extractedData` is left out on purpose: it may hold
- * clinical text, and the audit trail is readable by every admin.
- */
-export function caseSnapshot(row: Case): Snapshot {
-  return {
+const caseTable: VersionedTable<Case, Prisma.CaseUpdateManyMutationInput> = {
+  entityType: 'case',
+  // `extractedData` is left out on purpose: it may hold clinical text, and every admin reads the
+  // audit trail.
+  snapshot: (row) => ({
     memberIdHash: row.memberIdHash,
     payer: row.payer,
     status: enumName(row.status),
@@ -54,38 +59,24 @@ export function caseSnapshot(row: Case): Snapshot {
     confidence: row.confidenceJson,
     metadata: row.metadataJson ?? null,
     ingestionId: row.ingestionId,
-  };
-}
+  }),
+  eventMetadata: (row) => ({ payer: row.payer }),
+  rows: (db) => db.case,
+  updateVersion: (db, where, data) => db.case.updateMany({ where, data }),
+};
 
-export function caseCodeSnapshot(code: CaseCode): Snapshot {
-  return {
+const caseCodeTable: AuditedTable<CaseCode> = {
+  entityType: 'case_code',
+  snapshot: (code) => ({
     caseId: code.caseId,
     codeType: code.codeType,
     code: code.code,
     description: code.description,
     confidence: code.confidence,
-  };
-}
-
-async function findCase(db: TenantDb, actor: Actor, id: string): Promise<Case> {
-  const row = await db.case.findFirst({ where: { id, tenantId: actor.tenantId } });
-  if (!row) throw new NotFoundError('Case not found');
-  return row;
-}
-
-/** See tasks.ts: write only if the row is still the version read, else ConflictError. */
-async function updateIfUnchanged(
-  db: TenantDb,
-  row: Case,
-  data: Parameters<TenantDb['case']['update']>[0]['data'],
-) {
-  const { count } = await db.case.updateMany({
-    where: { id: row.id, updatedAt: sameMillisecond(row.updatedAt) },
-    data,
-  });
-  if (count === 0) throw new ConflictError('The case changed meanwhile; read it again');
-  return db.case.findUniqueOrThrow({ where: { id: row.id } });
-}
+  }),
+  eventMetadata: (code) => ({ caseId: code.caseId }),
+  rows: (db) => db.caseCode,
+};
 
 export function createCase(
   db: TenantDb,
@@ -93,72 +84,81 @@ export function createCase(
   memberIdHashKey: string,
   input: CreateCaseInput,
 ): Promise<Case> {
-  return inSavepoint(db, async (tx) => {
-    if (input.ingestionId) {
-      const ingestion = await tx.ingestion.findFirst({
-        where: { id: input.ingestionId, tenantId: actor.tenantId },
-        select: { id: true },
+  return createAudited(db, actor, caseTable, {
+    async create(tx) {
+      if (input.ingestionId) {
+        const ingestion = await tx.ingestion.findFirst({
+          where: { id: input.ingestionId, tenantId: actor.tenantId },
+          select: { id: true },
+        });
+        if (!ingestion) throw new NotFoundError('Ingestion not found');
+      }
+      const memberIdHash =
+        input.memberIdHash ?? hashMemberId(memberIdHashKey, actor.tenantId, input.memberId as string);
+      const row = await tx.case.create({
+        data: {
+          tenantId: actor.tenantId,
+          createdBy: actor.userId,
+          ingestionId: input.ingestionId ?? null,
+          memberIdHash,
+          payer: input.payer,
+          status: 'pending',
+          priority: input.priority,
+          diagnosisCodes: input.diagnosisCodes,
+          confidenceJson: input.confidence,
+          extractedData: input.extractedData,
+          metadataJson: input.metadata ?? Prisma.DbNull,
+        },
       });
-      if (!ingestion) throw new NotFoundError('Ingestion not found');
-    }
-    const memberIdHash =
-      input.memberIdHash ?? hashMemberId(memberIdHashKey, actor.tenantId, input.memberId as string);
-    const row = await tx.case.create({
-      data: {
-        tenantId: actor.tenantId,
-        createdBy: actor.userId,
-        ingestionId: input.ingestionId ?? null,
-        memberIdHash,
-        payer: input.payer,
-        status: 'pending',
-        priority: input.priority,
-        diagnosisCodes: input.diagnosisCodes,
-        confidenceJson: input.confidence,
-        extractedData: input.extractedData,
-        metadataJson: input.metadata ?? Prisma.DbNull,
-      },
-    });
-    if (input.codes.length > 0) {
-      await tx.caseCode.createMany({
-        data: input.codes.map((code) => ({ ...code, caseId: row.id, tenantId: actor.tenantId })),
-      });
-    }
-    await recordChange(tx, actor, {
-      action: 'create',
-      entityType: 'case',
-      entityId: row.id,
-      changes: diff(null, {
-        ...caseSnapshot(row),
-        codes: input.codes.map((c) => ({ codeType: c.codeType, code: c.code })),
-      }),
-      eventType: 'case.created',
-      eventMetadata: { payer: row.payer },
-    });
-    return row;
+      if (input.codes.length > 0) {
+        await tx.caseCode.createMany({
+          data: input.codes.map((code) => ({ ...code, caseId: row.id, tenantId: actor.tenantId })),
+        });
+      }
+      return row;
+    },
+    // The audit row lists the codes created with the case, which have no audit rows of their own.
+    snapshot: (row) => ({
+      ...caseTable.snapshot(row),
+      codes: input.codes.map((c) => ({ codeType: c.codeType, code: c.code })),
+    }),
+    eventType: 'case.created',
   });
 }
 
 export function updateCase(db: TenantDb, actor: Actor, input: UpdateCaseInput): Promise<Case> {
-  return inSavepoint(db, async (tx) => {
-    const row = await findCase(tx, actor, input.id);
-    if (isStale(row.updatedAt, input.expectedUpdatedAt))
-      throw new ConflictError('The case changed since expectedUpdatedAt');
-    const updated = await updateIfUnchanged(tx, row, {
+  return updateAudited(db, actor, caseTable, {
+    id: input.id,
+    expectedUpdatedAt: input.expectedUpdatedAt,
+    data: {
       payer: input.payer,
       priority: input.priority,
       diagnosisCodes: input.diagnosisCodes,
       // null clears the metadata; absent leaves it
       metadataJson: input.metadata === null ? Prisma.DbNull : input.metadata,
-    });
-    await recordChange(tx, actor, {
-      action: 'update',
-      entityType: 'case',
-      entityId: row.id,
-      changes: diff(caseSnapshot(row), caseSnapshot(updated)),
-      eventType: 'case.updated',
-    });
-    return updated;
+    },
+    eventType: 'case.updated',
   });
+}
+
+/**
+ * The workflow's moves, plus reopening: APPROVED and DENIED are final, except that an ADMIN may
+ * move them back to PENDING, giving a reason.
+ */
+function assertCaseTransition(actor: Actor, from: CaseStatus, to: CaseStatus, reason?: string | null): void {
+  if (CASE_REOPENINGS[from].includes(to)) {
+    if (actor.role !== 'admin') {
+      throw new InvalidTransitionError(
+        enumName(from),
+        enumName(to),
+        `${enumName(from)} is final; only an ADMIN may reopen it`,
+      );
+    }
+    if (!reason)
+      throw new ValidationError([{ path: ['reason'], message: 'a reason is required to reopen a case' }]);
+  } else if (!CASE_TRANSITIONS[from].includes(to)) {
+    throw new InvalidTransitionError(enumName(from), enumName(to));
+  }
 }
 
 export function transitionCaseStatus(
@@ -166,40 +166,17 @@ export function transitionCaseStatus(
   actor: Actor,
   input: { id: string; status: CaseStatus; reason?: string | null; expectedUpdatedAt?: Date | null },
 ): Promise<Case> {
-  return inSavepoint(db, async (tx) => {
-    const row = await findCase(tx, actor, input.id);
-    const from = row.status as CaseStatus;
-    const to = input.status;
-    const reopening = CASE_REOPENINGS[from].includes(to);
-    if (reopening) {
-      if (actor.role !== 'admin') {
-        throw new InvalidTransitionError(
-          enumName(from),
-          enumName(to),
-          `${enumName(from)} is final; only an ADMIN may reopen it`,
-        );
-      }
-      if (!input.reason)
-        throw new ValidationError([{ path: ['reason'], message: 'a reason is required to reopen a case' }]);
-    } else if (!CASE_TRANSITIONS[from].includes(to)) {
-      throw new InvalidTransitionError(enumName(from), enumName(to));
-    }
-    if (isStale(row.updatedAt, input.expectedUpdatedAt))
-      throw new ConflictError('The case changed since expectedUpdatedAt');
-    const updated = await updateIfUnchanged(tx, row, { status: to });
-    await recordChange(tx, actor, {
-      action: 'update',
-      entityType: 'case',
-      entityId: row.id,
-      changes: diff(caseSnapshot(row), caseSnapshot(updated)),
-      eventType: 'case.status_changed',
-      eventMetadata: {
-        from: enumName(from),
-        to: enumName(to),
-        ...(input.reason ? { reason: input.reason } : {}),
-      },
-    });
-    return updated;
+  return updateAudited(db, actor, caseTable, {
+    id: input.id,
+    expectedUpdatedAt: input.expectedUpdatedAt,
+    check: (row) => assertCaseTransition(actor, row.status as CaseStatus, input.status, input.reason),
+    data: { status: input.status },
+    eventType: 'case.status_changed',
+    eventMetadata: (row) => ({
+      from: enumName(row.status),
+      to: enumName(input.status),
+      ...(input.reason ? { reason: input.reason } : {}),
+    }),
   });
 }
 
@@ -208,52 +185,21 @@ export function addCaseCode(
   actor: Actor,
   input: { caseId: string; code: CaseCodeInput },
 ): Promise<CaseCode> {
-  return inSavepoint(db, async (tx) => {
-    const row = await findCase(tx, actor, input.caseId);
-    const code = await tx.caseCode.create({
-      data: { ...input.code, caseId: row.id, tenantId: actor.tenantId },
-    });
-    await recordChange(tx, actor, {
-      action: 'create',
-      entityType: 'case_code',
-      entityId: code.id,
-      changes: diff(null, caseCodeSnapshot(code)),
-      eventType: 'case_code.added',
-      eventMetadata: { caseId: row.id },
-    });
-    return code;
+  return createAudited(db, actor, caseCodeTable, {
+    async create(tx) {
+      const row = await findInTenant(tx, actor, caseTable, input.caseId);
+      return tx.caseCode.create({ data: { ...input.code, caseId: row.id, tenantId: actor.tenantId } });
+    },
+    eventType: 'case_code.added',
   });
 }
 
 export function removeCaseCode(db: TenantDb, actor: Actor, input: { id: string }): Promise<CaseCode> {
-  return inSavepoint(db, async (tx) => {
-    const code = await tx.caseCode.findFirst({ where: { id: input.id, tenantId: actor.tenantId } });
-    if (!code) throw new NotFoundError('Case code not found');
-    await tx.caseCode.delete({ where: { id: code.id } });
-    await recordChange(tx, actor, {
-      action: 'delete',
-      entityType: 'case_code',
-      entityId: code.id,
-      changes: diff(caseCodeSnapshot(code), null),
-      eventType: 'case_code.removed',
-      eventMetadata: { caseId: code.caseId },
-    });
-    return code;
-  });
+  return deleteAudited(db, actor, caseCodeTable, input.id, 'case_code.removed');
 }
 
-export function deleteCase(db: TenantDb, actor: Actor, input: { id: string }): Promise<string> {
-  return inSavepoint(db, async (tx) => {
-    const row = await findCase(tx, actor, input.id);
-    await tx.case.delete({ where: { id: row.id } }); // its codes and tasks go with it (ON DELETE CASCADE)
-    await recordChange(tx, actor, {
-      action: 'delete',
-      entityType: 'case',
-      entityId: row.id,
-      changes: diff(caseSnapshot(row), null),
-      eventType: 'case.deleted',
-      eventMetadata: { payer: row.payer },
-    });
-    return row.id;
-  });
+/** Deletes the case; its codes and tasks go with it (ON DELETE CASCADE). */
+export async function deleteCase(db: TenantDb, actor: Actor, input: { id: string }): Promise<string> {
+  const row = await deleteAudited(db, actor, caseTable, input.id, 'case.deleted');
+  return row.id;
 }

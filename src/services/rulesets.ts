@@ -1,11 +1,10 @@
 import { mapDatabaseError } from '../db/errors.js';
 import { likeLiteral } from '../db/like.js';
 import type { TenantDb } from '../db/tenant.js';
-import { diff, type Snapshot } from '../domain/changes.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError } from '../errors.js';
 import type { Prisma, Ruleset } from '../generated/prisma/client.js';
-import { type Actor, recordChange } from './audit.js';
-import { inSavepoint, isStale, sameMillisecond } from './mutation.js';
+import type { Actor } from './audit.js';
+import { createAudited, updateAudited, type VersionedTable } from './mutation.js';
 
 /** A ruleset's rules as the API shows them: camelCased, lists always lists. */
 export interface Rules {
@@ -61,16 +60,6 @@ export function fromRulesJson(json: unknown): Rules {
   };
 }
 
-/** A ruleset as the audit trail shows it: the API's field names, rules camelCased. */
-export function rulesetSnapshot(ruleset: Ruleset): Snapshot {
-  return {
-    payer: ruleset.payer,
-    procedure: ruleset.procedure,
-    rules: fromRulesJson(ruleset.rulesJson),
-    isActive: ruleset.isActive,
-  };
-}
-
 /**
  * The tenant's active rulesets for (payer, procedure) pairs, in one query: the payer matched
  * exactly, the procedure without case (as the one-active-ruleset index compares it). Keys of the
@@ -116,12 +105,6 @@ export function matchKey(payer: string, procedure: string): string {
   return JSON.stringify([payer, procedure.toUpperCase()]);
 }
 
-async function findRuleset(db: TenantDb, actor: Actor, id: string): Promise<Ruleset> {
-  const ruleset = await db.ruleset.findFirst({ where: { id, tenantId: actor.tenantId } });
-  if (!ruleset) throw new NotFoundError('Ruleset not found');
-  return ruleset;
-}
-
 /**
  * A write that may make a second active ruleset for the same payer and procedure: the unique
  * index refuses it (race-free), and the refusal becomes a ConflictError that says why.
@@ -137,70 +120,50 @@ async function guardOneActive<T>(write: () => Promise<T>): Promise<T> {
   }
 }
 
-/**
- * Writes `data` only if the row is still the version that was read (`updatedAt`): concurrent
- * writers never both succeed from the same state; the loser gets a ConflictError.
- */
-async function updateIfUnchanged(
-  db: TenantDb,
-  ruleset: Ruleset,
-  data: Prisma.RulesetUpdateManyMutationInput,
-) {
-  const { count } = await guardOneActive(() =>
-    db.ruleset.updateMany({
-      where: { id: ruleset.id, updatedAt: sameMillisecond(ruleset.updatedAt) },
-      data,
-    }),
-  );
-  if (count === 0) throw new ConflictError('The ruleset changed meanwhile; read it again');
-  return db.ruleset.findUniqueOrThrow({ where: { id: ruleset.id } });
-}
+const rulesetTable: VersionedTable<Ruleset, Prisma.RulesetUpdateManyMutationInput> = {
+  entityType: 'ruleset',
+  // The API's field names, rules camelCased.
+  snapshot: (ruleset) => ({
+    ...payerAndProcedure(ruleset),
+    rules: fromRulesJson(ruleset.rulesJson),
+    isActive: ruleset.isActive,
+  }),
+  eventMetadata: payerAndProcedure,
+  rows: (db) => db.ruleset,
+  // An update may make a second active ruleset for its payer and procedure.
+  updateVersion: (db, where, data) => guardOneActive(() => db.ruleset.updateMany({ where, data })),
+};
 
 export function createRuleset(db: TenantDb, actor: Actor, input: CreateRulesetInput): Promise<Ruleset> {
-  return inSavepoint(db, async (tx) => {
-    const ruleset = await guardOneActive(() =>
-      tx.ruleset.create({
-        data: {
-          tenantId: actor.tenantId,
-          payer: input.payer,
-          procedure: input.procedure,
-          rulesJson: toRulesJson(input.rules),
-          isActive: input.isActive,
-        },
-      }),
-    );
-    await recordChange(tx, actor, {
-      action: 'create',
-      entityType: 'ruleset',
-      entityId: ruleset.id,
-      changes: diff(null, rulesetSnapshot(ruleset)),
-      eventType: 'ruleset.created',
-      eventMetadata: { payer: ruleset.payer, procedure: ruleset.procedure },
-    });
-    return ruleset;
+  return createAudited(db, actor, rulesetTable, {
+    create: (tx) =>
+      guardOneActive(() =>
+        tx.ruleset.create({
+          data: {
+            tenantId: actor.tenantId,
+            payer: input.payer,
+            procedure: input.procedure,
+            rulesJson: toRulesJson(input.rules),
+            isActive: input.isActive,
+          },
+        }),
+      ),
+    eventType: 'ruleset.created',
   });
 }
 
 export function updateRuleset(db: TenantDb, actor: Actor, input: UpdateRulesetInput): Promise<Ruleset> {
-  return inSavepoint(db, async (tx) => {
-    const ruleset = await findRuleset(tx, actor, input.id);
-    if (isStale(ruleset.updatedAt, input.expectedUpdatedAt))
-      throw new ConflictError('The ruleset changed since expectedUpdatedAt');
-    const updated = await updateIfUnchanged(tx, ruleset, {
+  return updateAudited(db, actor, rulesetTable, {
+    id: input.id,
+    expectedUpdatedAt: input.expectedUpdatedAt,
+    data: {
       payer: input.payer,
       procedure: input.procedure,
       // Left out: the stored JSON stays as it is, keys another tool added included.
       rulesJson: input.rules ? toRulesJson(input.rules) : undefined,
-    });
-    await recordChange(tx, actor, {
-      action: 'update',
-      entityType: 'ruleset',
-      entityId: ruleset.id,
-      changes: diff(rulesetSnapshot(ruleset), rulesetSnapshot(updated)),
-      eventType: 'ruleset.updated',
-      eventMetadata: { payer: updated.payer, procedure: updated.procedure },
-    });
-    return updated;
+    },
+    eventType: 'ruleset.updated',
+    eventMetadata: (_before, after) => payerAndProcedure(after),
   });
 }
 
@@ -213,17 +176,15 @@ export function setRulesetActive(
   actor: Actor,
   input: { id: string; isActive: boolean },
 ): Promise<Ruleset> {
-  return inSavepoint(db, async (tx) => {
-    const ruleset = await findRuleset(tx, actor, input.id);
-    const updated = await updateIfUnchanged(tx, ruleset, { isActive: input.isActive });
-    await recordChange(tx, actor, {
-      action: 'update',
-      entityType: 'ruleset',
-      entityId: ruleset.id,
-      changes: diff(rulesetSnapshot(ruleset), rulesetSnapshot(updated)),
-      eventType: input.isActive ? 'ruleset.activated' : 'ruleset.deactivated',
-      eventMetadata: { payer: updated.payer, procedure: updated.procedure },
-    });
-    return updated;
+  return updateAudited(db, actor, rulesetTable, {
+    id: input.id,
+    data: { isActive: input.isActive },
+    eventType: input.isActive ? 'ruleset.activated' : 'ruleset.deactivated',
+    eventMetadata: (_before, after) => payerAndProcedure(after),
   });
+}
+
+/** Which payer and procedure a ruleset is for: its events' metadata, and the start of its snapshot. */
+function payerAndProcedure(ruleset: Ruleset): { payer: string; procedure: string } {
+  return { payer: ruleset.payer, procedure: ruleset.procedure };
 }

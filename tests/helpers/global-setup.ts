@@ -1,12 +1,11 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { deployMigrations } from '../../src/db/migrate.js';
 import { ensureRuntimeLogin } from '../../src/db/roles.js';
-import { databaseUrl, TEST_RUNTIME_LOGIN } from './db.js';
+import { databaseUrl, query, TEST_RUNTIME_LOGIN } from './db.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -45,26 +44,16 @@ async function prepareDatabase(project: TestProject) {
     adminUrl = embedded.ownerUrl;
   }
   const templateDatabase = `pa_test_template_${process.pid}`;
-  await admin(adminUrl, `DROP DATABASE IF EXISTS ${templateDatabase}`);
-  await admin(adminUrl, `CREATE DATABASE ${templateDatabase}`);
+  await query(adminUrl, `DROP DATABASE IF EXISTS ${templateDatabase}`);
+  await query(adminUrl, `CREATE DATABASE ${templateDatabase}`);
   await deployMigrations(databaseUrl(adminUrl, templateDatabase));
   await ensureRuntimeLogin(adminUrl, TEST_RUNTIME_LOGIN.user, TEST_RUNTIME_LOGIN.password);
   project.provide('adminUrl', adminUrl);
   project.provide('templateDatabase', templateDatabase);
 
   return async () => {
-    await admin(adminUrl, `DROP DATABASE IF EXISTS ${templateDatabase} WITH (FORCE)`);
+    await query(adminUrl, `DROP DATABASE IF EXISTS ${templateDatabase} WITH (FORCE)`);
     await embedded?.stop();
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
   };
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
