@@ -3,9 +3,6 @@ import type { Actor } from '../context.js';
 import type { TenantDb } from '../db/tenant.js';
 import type { Changes } from '../domain/changes.js';
 
-// TODO(merge): services import Actor from src/context.ts directly.
-export type { Actor };
-
 export type EntityType = 'case' | 'case_code' | 'task' | 'ruleset';
 
 export interface ChangeRecord {

@@ -1,9 +1,9 @@
+import type { Actor } from '../context.js';
 import type { TenantDb } from '../db/tenant.js';
 import { hashMemberId } from '../domain/member-id.js';
 import { CASE_REOPENINGS, CASE_TRANSITIONS, type CaseStatus, enumName } from '../domain/workflow.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../errors.js';
 import { type Case, type CaseCode, Prisma } from '../generated/prisma/client.js';
-import type { Actor } from './audit.js';
 import {
   type AuditedTable,
   createAudited,

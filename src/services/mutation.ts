@@ -1,9 +1,10 @@
+import type { Actor } from '../context.js';
 import { requestConnection } from '../db/client.js';
 import { mapDatabaseError } from '../db/errors.js';
 import type { TenantDb } from '../db/tenant.js';
 import { diff, type Snapshot } from '../domain/changes.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
-import { type Actor, type EntityType, recordChange } from './audit.js';
+import { type EntityType, recordChange } from './audit.js';
 
 /**
  * The reads and the delete the shared sequences below make on a table. Every Prisma model's

@@ -1,9 +1,9 @@
+import type { Actor } from '../context.js';
 import { mapDatabaseError } from '../db/errors.js';
 import { likeLiteral } from '../db/like.js';
 import type { TenantDb } from '../db/tenant.js';
 import { ConflictError } from '../errors.js';
 import type { Prisma, Ruleset } from '../generated/prisma/client.js';
-import type { Actor } from './audit.js';
 import { createAudited, updateAudited, type VersionedTable } from './mutation.js';
 
 /** A ruleset's rules as the API shows them: camelCased, lists always lists. */

@@ -1,8 +1,8 @@
+import type { Actor } from '../context.js';
 import type { TenantDb } from '../db/tenant.js';
 import { enumName, TASK_TRANSITIONS, type TaskStatus } from '../domain/workflow.js';
 import { forbidden, InvalidTransitionError, NotFoundError } from '../errors.js';
 import type { Prisma, Task } from '../generated/prisma/client.js';
-import type { Actor } from './audit.js';
 import { createAudited, deleteAudited, updateAudited, type VersionedTable } from './mutation.js';
 
 type Priority = 'low' | 'normal' | 'high' | 'urgent';
