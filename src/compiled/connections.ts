@@ -8,7 +8,7 @@ import {
   rowField,
   selection,
 } from './field-sql.js';
-import { type BindEnv, type Emit, type Gen, objectTypeOf } from './gen.js';
+import { type BindEnv, type Builder, type Emit, type Gen, objectTypeOf } from './gen.js';
 import { relationOf } from './models.js';
 import { lit, Untranslatable } from './sql.js';
 import { orderBySql, whereSql } from './where.js';
@@ -21,12 +21,12 @@ import { orderBySql, whereSql } from './where.js';
 
 /** A connection's selection over the page rows aliased `row`; the rows come per request shape. */
 export function connectionEmit(
-  b: RowCx['b'],
+  b: Builder,
   type: GraphQLObjectType,
   row: string,
   nodes: readonly FieldNode[],
 ): (g: Gen, rows: Rows) => string {
-  const parts: [(g: Gen) => string, ConnectionPart][] = [];
+  const parts: [Emit, ConnectionPart][] = [];
   let readsRows = false;
   /** pageInfo reads the extra row and the first/last of `__n`. */
   let numbered = false;

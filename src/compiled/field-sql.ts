@@ -122,7 +122,7 @@ export function selection<K extends SqlKind>(
     if (name !== '__typename') {
       const def = type.getFields()[name];
       // Introspection's __schema and __type are no fields of the type.
-      if (!def) throw new Untranslatable(`${type.name}.${name}, not a field of the schema`);
+      if (!def) throw new Untranslatable('not a field of the schema', `${type.name}.${name}`);
       entry.field = { def, sql: compiling(type, def, () => sqlOf(type, def, kind)) };
     }
     selected.push(entry);

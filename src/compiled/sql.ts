@@ -19,8 +19,13 @@ export const SENTINEL_TEXT = '"\\u0000"';
  * of the request; anything else thrown while compiling is a bug and reaches the client as one.
  */
 export class Untranslatable extends Error {
-  /** The field being compiled (`Type.field`), set where the compiler knows it. */
-  field: string | undefined;
+  constructor(
+    message: string,
+    /** The field being compiled (`Type.field`), set where the compiler knows it. */
+    public field?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** A SQL string literal of a constant of ours (never a client's value: those are parameters). */
