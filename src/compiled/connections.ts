@@ -20,7 +20,7 @@ import { orderBySql, whereSql } from './where.js';
  */
 
 /** A connection's selection over the page rows aliased `row`; the rows come per request shape. */
-export function connectionEmit(
+function connectionEmit(
   b: Builder,
   type: GraphQLObjectType,
   row: string,
