@@ -4,6 +4,17 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { type Action, can } from './auth/permissions.js';
+import { nodeId } from './compiled/fields.js';
+import {
+  edgeCursorSql,
+  edgeNodeSql,
+  edgesSql,
+  endCursorSql,
+  hasNextPageSql,
+  hasPreviousPageSql,
+  pageInfoSql,
+  startCursorSql,
+} from './compiled/relay-fields.js';
 import type { Context } from './context.js';
 import { forbidden } from './errors.js';
 import type PrismaTypes from './generated/pothos-types.js';
@@ -42,8 +53,16 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    edgesFieldOptions: { nullable: false },
-    nodeFieldOptions: { nullable: false },
+    // The fields the relay plugin makes carry their compiled SQL too (src/compiled/relay-fields.ts).
+    idFieldOptions: { extensions: { sql: nodeId } },
+    edgesFieldOptions: { nullable: false, extensions: { sql: edgesSql } },
+    pageInfoFieldOptions: { extensions: { sql: pageInfoSql } },
+    nodeFieldOptions: { nullable: false, extensions: { sql: edgeNodeSql } },
+    cursorFieldOptions: { extensions: { sql: edgeCursorSql } },
+    hasNextPageFieldOptions: { extensions: { sql: hasNextPageSql } },
+    hasPreviousPageFieldOptions: { extensions: { sql: hasPreviousPageSql } },
+    startCursorFieldOptions: { extensions: { sql: startCursorSql } },
+    endCursorFieldOptions: { extensions: { sql: endCursorSql } },
     // node and nodes are defined in src/schema/common/node-queries.ts, which checks their IDs first.
     nodeQueryOptions: false,
     nodesQueryOptions: false,

@@ -8,8 +8,7 @@ import type DataLoader from 'dataloader';
 import type { Plugin } from 'graphql-yoga';
 import type { TokenClaims } from './auth/jwt.js';
 import type { RequestTransaction, TenantDb } from './db/tenant.js';
-
-export type Role = 'admin' | 'clinician' | 'staff';
+import type { Role } from './domain/vocabulary.js';
 
 /** The authenticated user. The role is the user row's, never a token claim. */
 export interface Viewer {

@@ -1,4 +1,4 @@
-import type { Role } from '../context.js';
+import type { Role } from '../domain/vocabulary.js';
 
 /**
  * The role matrix of API.md, in one table: who may attempt each action. Row-level rules (STAFF

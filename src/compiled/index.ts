@@ -3,6 +3,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   type FragmentDefinitionNode,
+  GraphQLError,
   getArgumentValues,
   getOperationAST,
   getVariableValues,
@@ -11,10 +12,13 @@ import {
   visit,
 } from 'graphql';
 import { createTextKeyedCache } from '../bounded-cache.js';
-import type { Context, Role } from '../context.js';
+import type { Context } from '../context.js';
+import type { Role } from '../domain/vocabulary.js';
+import type { Logger } from '../logger.js';
 import { VARIABLE_COERCION } from '../plugins/limits.js';
-import { type BindEnv, type Binding, buildSkeleton, Gen, type Getter, type Skeleton } from './compile.js';
-import { SENTINEL_TEXT } from './sql.js';
+import { type BindEnv, type Binding, Gen, type Getter } from './gen.js';
+import { buildSkeleton, type Skeleton } from './skeleton.js';
+import { SENTINEL_TEXT, Untranslatable } from './sql.js';
 
 /**
  * Counters of the compiled path, for tests and benchmarks (never in a response): `executed`
@@ -28,12 +32,35 @@ interface Variant {
   getters: Getter[];
 }
 
+/**
+ * Why a request was left to the resolvers. It never holds a value of the request: `detail` is the
+ * compiler's own words, or the code of the error the resolvers will report.
+ */
+export interface CompiledFallback {
+  /**
+   * `untranslatable`: the compiler does not cover a field (marked not compiled), a shape or a
+   * filter; `arguments`: the resolvers' own checks refuse the arguments, and report it;
+   * `variables`: they do not coerce (execution reports it); `row`: the statement met a row it
+   * cannot render exactly (the resolvers then answer in the same transaction).
+   */
+  cause: 'untranslatable' | 'arguments' | 'variables' | 'row';
+  /** `Type.field`, when one field is the cause. */
+  field?: string;
+  detail?: string;
+}
+
+/** One debug line per request left to the resolvers: what `executeCompiled`'s `onFallback` may be. */
+export function logFallback(logger: Logger, requestId: string): (fallback: CompiledFallback) => void {
+  return (fallback) => logger.debug({ requestId, ...fallback }, 'compiled query left to the resolvers');
+}
+
 interface OperationEntry {
   operation: OperationDefinitionNode;
   fragments: Record<string, FragmentDefinitionNode>;
   /** Variables of @skip/@include: their values choose the skeleton. */
   directiveVariables: string[];
-  skeletons: Map<string, Skeleton | null>;
+  /** A skeleton, or why the operation is not compiled for that role and those values. */
+  skeletons: Map<string, Skeleton | CompiledFallback>;
   /** This document's part of the variant cache's keys. */
   id: number;
 }
@@ -99,62 +126,112 @@ function analyze(document: DocumentNode, operationName: string | null | undefine
 
 /**
  * Runs a query operation as one SQL statement when the compiler covers every field it selects;
- * null when it does not, and the resolvers run it instead. `fallback` runs the resolvers for a
- * request whose statement met a row it cannot render exactly (by default yoga's executor).
+ * null when it does not, and the resolvers run it instead (`onFallback` hears why, for any query
+ * operation). `fallback` runs the resolvers for a request whose statement met a row it cannot
+ * render exactly (by default yoga's executor). A mistake of the compiler itself (a TypeError) is
+ * thrown, not hidden behind the resolvers.
  */
 export function executeCompiled(
   args: ExecutionArgs,
   ctx: Context,
   /** Answers when the statement found a value it cannot render exactly (the resolvers, in practice). */
   fallback: () => ExecutionResult | Promise<ExecutionResult>,
+  onFallback?: (fallback: CompiledFallback) => void,
 ): Promise<ExecutionResult> | null {
   const entry = operationEntry(args.document, args.operationName);
   if (!entry) return null;
-  const role = ctx.viewer.role;
+  const request = prepare(entry, args, ctx);
+  if ('cause' in request) {
+    onFallback?.(request);
+    return null;
+  }
+  const { variant, skeleton, bindings, env } = request;
+  const params = variant.getters.map((get) => get(bindings, env));
+  return run(ctx, variant.sql, params, skeleton.audit, () => {
+    onFallback?.({ cause: 'row' });
+    return fallback();
+  });
+}
 
+interface Prepared {
+  variant: Variant;
+  skeleton: Skeleton;
+  bindings: Binding[];
+  env: BindEnv;
+}
+
+/** The statement of one request: its skeleton, its arguments bound, its SQL text; or why not. */
+function prepare(entry: OperationEntry, args: ExecutionArgs, ctx: Context): Prepared | CompiledFallback {
+  const role: Role = ctx.viewer.role;
   const coerced = getVariableValues(
     args.schema,
     entry.operation.variableDefinitions ?? [],
     args.variableValues ?? {},
     VARIABLE_COERCION,
   );
-  if (coerced.errors) return null;
+  if (coerced.errors) return { cause: 'variables' };
   const variables = coerced.coerced;
 
   const skeletonKey = `${role}:${entry.directiveVariables.map((name) => String(variables[name])).join(',')}`;
   let skeleton = entry.skeletons.get(skeletonKey);
   if (skeleton === undefined) {
-    skeleton = safely(() =>
-      buildSkeleton(args.schema, entry.fragments, entry.operation.selectionSet, variables, role as Role),
+    skeleton = untranslated(() =>
+      buildSkeleton(args.schema, entry.fragments, entry.operation.selectionSet, variables, role),
     );
     if (entry.skeletons.size < MAX_SKELETONS) entry.skeletons.set(skeletonKey, skeleton);
     compiledStats.skeletons += 1;
   }
-  if (!skeleton) return null;
+  if ('cause' in skeleton) return skeleton;
 
   const env: BindEnv = { ctx, now: new Date() };
   const bindings: Binding[] = [];
   for (const site of skeleton.sites) {
-    const binding = safely(() => site.bind(getArgumentValues(site.def, site.node, variables), env));
-    if (!binding) return null;
-    bindings.push(binding);
+    try {
+      bindings.push(site.bind(getArgumentValues(site.def, site.node, variables), env));
+    } catch (error) {
+      // A GraphQLError: the resolvers' own checks (pageWindow, keysetQuery, caseWhere, …) refuse
+      // the arguments, and the resolvers report it as they would without the compiler.
+      const reason: CompiledFallback =
+        error instanceof GraphQLError ? { cause: 'arguments', detail: codeOf(error) } : fallbackOf(error);
+      return { ...reason, field: reason.field ?? site.field };
+    }
   }
   const variantKey = [entry.id, skeletonKey, ...bindings.map((b) => b.key)].join('\u0001');
   let variant = variants.get(variantKey);
   if (!variant) {
     const emit = skeleton.emit;
-    const built = safely(() => {
+    const built = untranslated(() => {
       const g = new Gen(bindings);
       const sql = emit(g);
       return { sql, getters: g.getters };
     });
-    if (!built) return null;
+    if ('cause' in built) return built;
     variant = built;
     variants.set(variantKey, variant);
     compiledStats.variants += 1;
   }
-  const params = variant.getters.map((get) => get(bindings, env));
-  return run(ctx, variant.sql, params, skeleton.audit, fallback);
+  return { variant, skeleton, bindings, env };
+}
+
+/** What `compile` returns, or the fallback its Untranslatable means; anything else is thrown on. */
+function untranslated<T extends object>(compile: () => T): T | CompiledFallback {
+  try {
+    return compile();
+  } catch (error) {
+    return fallbackOf(error);
+  }
+}
+
+function fallbackOf(error: unknown): CompiledFallback {
+  if (!(error instanceof Untranslatable)) throw error;
+  return error.field === undefined
+    ? { cause: 'untranslatable', detail: error.message }
+    : { cause: 'untranslatable', field: error.field, detail: error.message };
+}
+
+function codeOf(error: GraphQLError): string {
+  const code = error.extensions.code;
+  return typeof code === 'string' ? code : 'GraphQLError';
 }
 
 async function run(
@@ -210,13 +287,4 @@ function withDataText(text: string): ExecutionResult & { stringify(value: Execut
       value === result && !value.errors && !value.extensions ? `{"data":${text}}` : JSON.stringify(value),
   };
   return result;
-}
-
-/** Anything the compiler or a resolver's own helper refuses is the resolvers' to answer. */
-function safely<T>(fn: () => T | null): T | null {
-  try {
-    return fn();
-  } catch {
-    return null;
-  }
 }

@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
 import { hashMemberId } from '../domain/member-id.js';
+import {
+  type CaseStatus,
+  type CodeType,
+  type IngestionSourceType,
+  type IngestionStatus,
+  type Priority,
+  ROLES,
+  type Role,
+  type TaskStatus,
+} from '../domain/vocabulary.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { type TenantDb, withTenant } from './tenant.js';
 
@@ -15,12 +25,25 @@ export const SEED_TENANTS = [
 
 export const CASES_PER_TENANT = 45;
 
-const ROLES = ['admin', 'clinician', 'staff'] as const;
 const EXTRA_STAFF = ['jordan', 'riley'];
 const PAYERS = ['Aetna', 'Blue Cross Blue Shield', 'Cigna', 'Humana', 'UnitedHealthcare'];
-const STATUSES = ['pending', 'pending', 'more_info_needed', 'approved', 'denied'];
-const PRIORITIES = ['normal', 'normal', 'high', 'low', 'urgent'];
-const PROCEDURES = [
+// How often each word occurs among the seeded rows (cycled through by index).
+const CASE_STATUS_MIX: readonly CaseStatus[] = [
+  'pending',
+  'pending',
+  'more_info_needed',
+  'approved',
+  'denied',
+];
+const PRIORITY_MIX: readonly Priority[] = ['normal', 'normal', 'high', 'low', 'urgent'];
+const TASK_STATUS_MIX: readonly TaskStatus[] = [
+  'pending',
+  'in_progress',
+  'completed',
+  'pending',
+  'cancelled',
+];
+const PROCEDURES: readonly { codeType: CodeType; code: string; description: string }[] = [
   { codeType: 'CPT', code: '72148', description: 'MRI lumbar spine without contrast' },
   { codeType: 'CPT', code: '70553', description: 'MRI brain with and without contrast' },
   { codeType: 'CPT', code: '27447', description: 'Total knee arthroplasty' },
@@ -29,7 +52,7 @@ const PROCEDURES = [
   { codeType: 'HCPCS', code: 'E0601', description: 'Continuous positive airway pressure device' },
   { codeType: 'HCPCS', code: 'J1745', description: 'Infliximab injection, 10 mg' },
   { codeType: 'HCPCS', code: 'L3960', description: 'Shoulder elbow wrist hand orthosis' },
-] as const;
+];
 const DIAGNOSES = ['M54.5', 'M17.11', 'G47.33', 'K50.90', 'M23.205', 'G43.909', 'S83.241A', 'M75.101'];
 const TASK_TITLES = [
   'Collect clinical notes',
@@ -98,7 +121,7 @@ async function seedTenant(
   created += (await db.tenant.createMany({ data: [{ id: tenantId, ...tenant }], skipDuplicates: true }))
     .count;
 
-  const people = [
+  const people: { local: string; role: Role; name: string }[] = [
     ...ROLES.map((role) => ({
       local: role,
       role,
@@ -106,7 +129,7 @@ async function seedTenant(
     })),
     ...EXTRA_STAFF.map((local) => ({
       local,
-      role: 'staff',
+      role: 'staff' as const,
       name: `${local[0]?.toUpperCase()}${local.slice(1)} Staff`,
     })),
   ];
@@ -126,13 +149,13 @@ async function seedTenant(
   const ingestions = Array.from({ length: 10 }, (_, i) => ({
     id: id('ingestion', i),
     tenantId,
-    sourceType: i % 3 === 0 ? 'pdf' : 'email',
+    sourceType: (i % 3 === 0 ? 'pdf' : 'email') satisfies IngestionSourceType,
     sourceMetadata:
       i % 3 === 0
         ? { filename: `referral-${i + 1}.pdf`, pages: 3 + (i % 4) }
         : { subject: `Referral #${i + 1}` },
     storagePath: `ingestions/${tenant.slug}/${i + 1}`,
-    status: i === 9 ? 'failed' : i === 8 ? 'processing' : 'completed',
+    status: (i === 9 ? 'failed' : i === 8 ? 'processing' : 'completed') satisfies IngestionStatus,
     errorMessage: i === 9 ? 'Attachment could not be read' : null,
     createdAt: at(60 - i * 5),
   }));
@@ -153,8 +176,8 @@ async function seedTenant(
       createdBy: i % 2 === 0 ? userId('clinician') : userId('admin'),
       memberIdHash: hashMemberId(memberIdHashKey, tenantId, `MBR${String(100000 + i * 7)}`),
       payer,
-      status: STATUSES[i % STATUSES.length] as string,
-      priority: PRIORITIES[(i * 3) % PRIORITIES.length] as string,
+      status: CASE_STATUS_MIX[i % CASE_STATUS_MIX.length] as CaseStatus,
+      priority: PRIORITY_MIX[(i * 3) % PRIORITY_MIX.length] as Priority,
       diagnosisCodes: [
         DIAGNOSES[i % DIAGNOSES.length] as string,
         ...(i % 3 === 0 ? [DIAGNOSES[(i + 3) % 8] as string] : []),
@@ -172,7 +195,7 @@ async function seedTenant(
       codes.push({ id: id('code', i, c), caseId, tenantId, ...proc, confidence: 0.8 + c / 20, createdAt });
     }
     for (let k = 0; k < 1 + (i % 3); k++) {
-      const status = ['pending', 'in_progress', 'completed', 'pending', 'cancelled'][(i + k) % 5] as string;
+      const status = TASK_STATUS_MIX[(i + k) % TASK_STATUS_MIX.length] as TaskStatus;
       const dueInDays = ((i * 5 + k * 3) % 20) - 6; // negative: past due
       tasks.push({
         id: id('task', i, k),
@@ -182,7 +205,7 @@ async function seedTenant(
         title: TASK_TITLES[(i + k) % TASK_TITLES.length] as string,
         description: k === 0 ? `Work item for ${payer}` : null,
         status,
-        priority: PRIORITIES[(i + k) % PRIORITIES.length] as string,
+        priority: PRIORITY_MIX[(i + k) % PRIORITY_MIX.length] as Priority,
         dueDate: (i + k) % 4 === 3 ? null : new Date(now.getTime() + dueInDays * DAY),
         completedAt: status === 'completed' ? new Date(createdAt.getTime() + DAY) : null,
         createdAt: new Date(createdAt.getTime() + k * 60_000),

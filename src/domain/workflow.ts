@@ -1,9 +1,12 @@
+import type { CaseStatus, TaskStatus } from './vocabulary.js';
+
 /**
  * The status workflows of API.md. Values are the database's lower-case vocabulary; errors and the
  * audit trail show enum names (`more_info_needed` → `MORE_INFO_NEEDED`).
  */
-export type CaseStatus = 'pending' | 'approved' | 'denied' | 'more_info_needed';
-export type TaskStatus = 'pending' | 'in_progress' | 'completed' | 'cancelled';
+
+// The services name the statuses of their transitions through this module.
+export type { CaseStatus, TaskStatus } from './vocabulary.js';
 
 export const CASE_TRANSITIONS: Record<CaseStatus, readonly CaseStatus[]> = {
   pending: ['more_info_needed', 'approved', 'denied'],
@@ -26,8 +29,6 @@ export const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
   completed: ['in_progress'],
   cancelled: ['pending'],
 };
-
-export const OPEN_TASK_STATUSES: readonly TaskStatus[] = ['pending', 'in_progress'];
 
 export function enumName(value: string): string {
   return value.toUpperCase();

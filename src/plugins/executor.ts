@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { type ExecutionArgs, type ExecutionResult, getOperationAST, Kind } from 'graphql';
-import { executeCompiled } from '../compiled/index.js';
+import { executeCompiled, logFallback } from '../compiled/index.js';
 import type {
   Actor,
   Context,
@@ -54,9 +54,10 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
               async (tx) => {
                 if (!tx.user)
                   return { errors: [unauthenticated('no user with this subject in this tenant')] };
+                // useRequestLog, the first plugin, gives every request its id.
+                const requestId = server.requestId ?? crypto.randomUUID();
                 const base: RequestContext = {
-                  // useRequestLog, the first plugin, gives every request its id.
-                  requestId: server.requestId ?? crypto.randomUUID(),
+                  requestId,
                   claims,
                   clientIp: server.req?.socket.remoteAddress ?? null,
                   userAgent: server.request.headers.get('user-agent'),
@@ -65,7 +66,10 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
                 server.viewer = contextValue.viewer;
                 const resolve = () => executeFn({ ...args, contextValue });
                 if (!options.compiledQueries) return resolve();
-                return executeCompiled(args, contextValue, resolve) ?? resolve();
+                return (
+                  executeCompiled(args, contextValue, resolve, logFallback(options.logger, requestId)) ??
+                  resolve()
+                );
               },
               { ...options, soleMutation: isSoleMutation(args) },
             ),

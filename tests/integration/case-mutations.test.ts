@@ -2,7 +2,8 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { stableUuid } from '../../src/db/seed.js';
 import { hashMemberId } from '../../src/domain/member-id.js';
-import { CASE_REOPENINGS, CASE_TRANSITIONS, type CaseStatus } from '../../src/domain/workflow.js';
+import type { CaseStatus } from '../../src/domain/vocabulary.js';
+import { CASE_REOPENINGS, CASE_TRANSITIONS } from '../../src/domain/workflow.js';
 import { startTestApp, TEST_MEMBER_ID_HASH_KEY, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
 

@@ -1,7 +1,7 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Action, PERMISSIONS } from '../../src/auth/permissions.js';
-import type { Role } from '../../src/context.js';
+import type { Role } from '../../src/domain/vocabulary.js';
 import { schema } from '../../src/schema/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';

@@ -1,7 +1,8 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { stableUuid } from '../../src/db/seed.js';
-import { TASK_TRANSITIONS, type TaskStatus } from '../../src/domain/workflow.js';
+import type { TaskStatus } from '../../src/domain/vocabulary.js';
+import { TASK_TRANSITIONS } from '../../src/domain/workflow.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
 

@@ -1,7 +1,8 @@
+import { can } from '../../auth/permissions.js';
 import { builder } from '../../builder.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { AuditAction } from '../common/enums.js';
-import { NEWEST_FIRST, rootList } from '../common/pagination.js';
+import { NEWEST_FIRST, type PageArgs, rootList, rootListSql } from '../common/pagination.js';
 import { AuditLog, AuditLogConnection } from './types.js';
 
 builder.queryField('auditLogs', (t) =>
@@ -25,12 +26,20 @@ builder.queryField('auditLogs', (t) =>
           orderName: 'CREATED_AT_DESC',
           order: NEWEST_FIRST,
         }) as never,
+      extensions: {
+        sql: rootListSql({
+          where: (args: PageArgs & { entityId?: string | null; action?: string | null }, { ctx }) =>
+            auditLogsWhere(ctx.viewer.tenantId, args),
+          order: () => ({ name: 'CREATED_AT_DESC', keys: NEWEST_FIRST }),
+          visibleTo: (role) => can(role, 'auditLog:read'),
+        }),
+      },
     },
     AuditLogConnection,
   ),
 );
 
-/** `auditLogs`' filter (the resolver's and the compiled query's, src/compiled). */
+/** `auditLogs`' filter (the resolver's and the compiled query's). */
 export function auditLogsWhere(
   tenantId: string,
   args: { entityId?: string | null; action?: string | null },

@@ -1,8 +1,8 @@
 import { builder } from '../../builder.js';
+import { column, enumOf, jsonColumn, timestamp, toOne } from '../../compiled/fields.js';
+import type { AuditAction as Action } from '../../domain/vocabulary.js';
 import { forbidden } from '../../errors.js';
 import { AuditAction } from '../common/enums.js';
-
-type Action = 'create' | 'update' | 'delete' | 'view';
 
 export const AuditLog = builder.prismaNode('AuditLog', {
   description: 'One row of the audit trail: who created, changed, deleted or viewed what, from where',
@@ -17,19 +17,35 @@ export const AuditLog = builder.prismaNode('AuditLog', {
   },
   nullable: true,
   fields: (t) => ({
-    uuid: t.expose('id', { type: 'UUID' }),
-    action: t.field({ type: AuditAction, resolve: (row) => row.action as Action }),
-    entityType: t.exposeString('entityType', { description: 'case, case_code, task or ruleset' }),
-    entityId: t.expose('entityId', { type: 'UUID', description: "The entity's UUID" }),
+    uuid: t.expose('id', { type: 'UUID', extensions: { sql: column('id') } }),
+    action: t.field({
+      type: AuditAction,
+      resolve: (row) => row.action as Action,
+      extensions: { sql: enumOf('action') },
+    }),
+    entityType: t.exposeString('entityType', {
+      description: 'case, case_code, task or ruleset',
+      extensions: { sql: column('entityType') },
+    }),
+    entityId: t.expose('entityId', {
+      type: 'UUID',
+      description: "The entity's UUID",
+      extensions: { sql: column('entityId') },
+    }),
     changes: t.expose('changes', {
       type: 'JSON',
       nullable: true,
       description: '{ before, after } of the fields that changed; null for a VIEW',
+      extensions: { sql: jsonColumn('changes') },
     }),
-    user: t.relation('user', { nullable: true, description: 'Who acted, when known' }),
-    ipAddress: t.exposeString('ipAddress', { nullable: true }),
-    userAgent: t.exposeString('userAgent', { nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    user: t.relation('user', {
+      nullable: true,
+      description: 'Who acted, when known',
+      extensions: { sql: toOne('user') },
+    }),
+    ipAddress: t.exposeString('ipAddress', { nullable: true, extensions: { sql: column('ipAddress') } }),
+    userAgent: t.exposeString('userAgent', { nullable: true, extensions: { sql: column('userAgent') } }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', extensions: { sql: timestamp('createdAt') } }),
   }),
 });
 

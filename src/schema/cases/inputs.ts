@@ -3,6 +3,7 @@ import { builder } from '../../builder.js';
 import type { Context } from '../../context.js';
 import { likeLiteral } from '../../db/like.js';
 import { hashMemberId } from '../../domain/member-id.js';
+import { CASE_STATUSES, CODE_TYPES, PRIORITIES } from '../../domain/vocabulary.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { CaseStatus, CodeType, Priority } from '../common/enums.js';
 import { globalIdOf } from '../common/ids.js';
@@ -121,7 +122,7 @@ const code = (max: number) =>
     .max(max, `must be at most ${max} characters`)
     .transform((v) => v.toUpperCase());
 const unit = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
-const priority = z.enum(['low', 'normal', 'high', 'urgent']);
+const priority = z.enum(PRIORITIES);
 
 export const CaseCodeInput = builder.inputType('CaseCodeInput', {
   fields: (t) => ({
@@ -133,7 +134,7 @@ export const CaseCodeInput = builder.inputType('CaseCodeInput', {
 });
 
 const caseCodeSchema = z.object({
-  codeType: z.enum(['CPT', 'HCPCS']),
+  codeType: z.enum(CODE_TYPES),
   code: code(20),
   description: optionalText(MAX_CODE_DESCRIPTION_LENGTH),
   confidence: unit.nullish(),
@@ -249,7 +250,7 @@ export const TransitionCaseStatusInput = builder.inputType('TransitionCaseStatus
 
 export const transitionCaseStatusSchema = z.object({
   id: globalIdOf('Case'),
-  status: z.enum(['pending', 'approved', 'denied', 'more_info_needed']),
+  status: z.enum(CASE_STATUSES),
   reason: optionalText(2000),
   expectedUpdatedAt: z.date().nullish(),
 });

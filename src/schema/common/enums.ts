@@ -1,4 +1,14 @@
 import { builder } from '../../builder.js';
+import {
+  AUDIT_ACTIONS,
+  CASE_STATUSES,
+  CODE_TYPES,
+  INGESTION_SOURCE_TYPES,
+  INGESTION_STATUSES,
+  PRIORITIES,
+  ROLES,
+  TASK_STATUSES,
+} from '../../domain/vocabulary.js';
 
 /**
  * The database keeps the plan's lower-case vocabularies (CHECK constraints guard them); GraphQL
@@ -14,39 +24,27 @@ function vocabulary<const T extends string>(name: string, dbValues: readonly T[]
   });
 }
 
-export const UserRole = vocabulary(
-  'UserRole',
-  ['admin', 'clinician', 'staff'],
-  'What a user may do (see API.md, Roles)',
-);
+export const UserRole = vocabulary('UserRole', ROLES, 'What a user may do (see API.md, Roles)');
 export const CaseStatus = vocabulary(
   'CaseStatus',
-  ['pending', 'approved', 'denied', 'more_info_needed'],
+  CASE_STATUSES,
   'Where a prior-auth case stands with the payer',
 );
-export const TaskStatus = vocabulary(
-  'TaskStatus',
-  ['pending', 'in_progress', 'completed', 'cancelled'],
-  'Task state',
-);
-export const Priority = vocabulary(
-  'Priority',
-  ['low', 'normal', 'high', 'urgent'],
-  'Urgency of a case or task',
-);
-export const CodeType = vocabulary('CodeType', ['CPT', 'HCPCS'], 'Procedure code system');
+export const TaskStatus = vocabulary('TaskStatus', TASK_STATUSES, 'Task state');
+export const Priority = vocabulary('Priority', PRIORITIES, 'Urgency of a case or task');
+export const CodeType = vocabulary('CodeType', CODE_TYPES, 'Procedure code system');
 export const IngestionSourceType = vocabulary(
   'IngestionSourceType',
-  ['email', 'pdf'],
+  INGESTION_SOURCE_TYPES,
   'What an ingestion came from',
 );
 export const IngestionStatus = vocabulary(
   'IngestionStatus',
-  ['pending', 'processing', 'completed', 'failed'],
+  INGESTION_STATUSES,
   'Processing state of an ingestion',
 );
 export const AuditAction = vocabulary(
   'AuditAction',
-  ['create', 'update', 'delete', 'view'],
+  AUDIT_ACTIONS,
   'What an audit row records: a write, or a read of extracted clinical text (VIEW)',
 );

@@ -1,6 +1,7 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { type GraphQLResolveInfo, isObjectType } from 'graphql';
 import { builder } from '../../builder.js';
+import { notCompiled } from '../../compiled/field-sql.js';
 import { badUserInput } from '../../errors.js';
 import { decodeRowId } from './ids.js';
 import { MAX_NODE_IDS } from './input-limits.js';
@@ -32,6 +33,7 @@ builder.queryFields((t) => ({
   node: t.node({
     args: { id: t.arg.id({ required: true }) },
     id: (_root, args, _ctx, info) => nodeGlobalId(args.id, 'id', info),
+    extensions: { sql: notCompiled('Node is an interface: the type is known only once the id is read') },
   }),
   nodes: t.nodeList({
     args: { ids: t.arg.idList({ required: true }) },
@@ -49,5 +51,6 @@ builder.queryFields((t) => ({
       nodeIdsAsked.set(ctx, asked);
       return args.ids.map((id, i) => nodeGlobalId(id, `ids[${i}]`, info));
     },
+    extensions: { sql: notCompiled('Node is an interface: the types are known only once the ids are read') },
   }),
 }));

@@ -1,6 +1,11 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../../builder.js';
+import type { FieldSql } from '../../compiled/field-sql.js';
+import type { BindEnv } from '../../compiled/gen.js';
+import { totalCountSql } from '../../compiled/relay-fields.js';
+import { type KeysetPageQuery, rootConnection } from '../../compiled/roots.js';
+import type { Role } from '../../domain/vocabulary.js';
 import { badUserInput } from '../../errors.js';
 import { UUID } from './ids.js';
 import { parseTimestamp } from './input-limits.js';
@@ -15,6 +20,7 @@ builder.globalConnectionField('totalCount', (t) =>
       if (totalCount === undefined) throw new Error('this connection does not provide totalCount');
       return typeof totalCount === 'function' ? totalCount() : totalCount;
     },
+    extensions: { sql: totalCountSql },
   }),
 );
 
@@ -69,6 +75,21 @@ export function pageWindow(args: PageArgs): { size: number; backward: boolean; c
 }
 
 /**
+ * What one page of a root list asks Prisma for, its arguments and cursor checked first: the
+ * `where` beyond the cursor, the order (reversed for `last`), one row more than the page.
+ */
+export function keysetQuery(
+  args: PageArgs,
+  orderName: string,
+  order: SortKey[],
+): KeysetPageQuery & { where: Where } {
+  const { size, backward, cursor } = pageWindow(args);
+  const keys = backward ? order.map(reverse) : order;
+  const where = cursor ? afterValues(keys, decodeCursor(cursor, orderName, order)) : {};
+  return { where, orderBy: keys.map(toOrderBy), take: size + 1, size, backward, cursor };
+}
+
+/**
  * Keyset pagination for root lists. The cursor holds the row's sort values (and the order's
  * name), so it stays valid when rows are inserted or even when its own row is deleted; a cursor
  * of another order, or not ours, is BAD_USER_INPUT. `fetch` gets the Prisma `where`/`orderBy`/
@@ -81,10 +102,12 @@ export async function keysetPage<T extends Row>(options: {
   fetch: (page: { where: Where; orderBy: Record<string, unknown>[]; take: number }) => Promise<T[]>;
   count: () => Promise<number>;
 }): Promise<KeysetPage<T>> {
-  const { size, backward, cursor } = pageWindow(options.args);
-  const keys = backward ? options.order.map(reverse) : options.order;
-  const where = cursor ? afterValues(keys, decodeCursor(cursor, options.orderName, options.order)) : {};
-  const rows = size === 0 ? [] : await options.fetch({ where, orderBy: keys.map(toOrderBy), take: size + 1 });
+  const { where, orderBy, take, size, backward, cursor } = keysetQuery(
+    options.args,
+    options.orderName,
+    options.order,
+  );
+  const rows = size === 0 ? [] : await options.fetch({ where, orderBy, take });
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
@@ -252,4 +275,17 @@ export function rootList<T extends Row>(options: {
       }),
     count: () => delegate.count({ where }),
   });
+}
+
+/**
+ * The compiled query of a root list (src/compiled): the same `where` and order its resolver gives
+ * `rootList`, paged by the same keysetQuery.
+ */
+export function rootListSql<A extends PageArgs>(spec: {
+  where: (args: A, env: BindEnv) => Where;
+  order: (args: A) => { name: string; keys: SortKey[] };
+  /** The roles that may read it (the others get FORBIDDEN from the resolvers). */
+  visibleTo?: (role: Role) => boolean;
+}): FieldSql {
+  return rootConnection({ ...spec, page: (args: A, order) => keysetQuery(args, order.name, order.keys) });
 }

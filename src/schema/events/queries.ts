@@ -1,11 +1,14 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import DataLoader from 'dataloader';
 import { builder } from '../../builder.js';
+import { emitConnection, type PageShape, pageFrom } from '../../compiled/connections.js';
+import { rowField } from '../../compiled/field-sql.js';
+import { lit, Untranslatable } from '../../compiled/sql.js';
 import type { Context } from '../../context.js';
 import { badUserInput } from '../../errors.js';
 import { type Event as EventRow, Prisma } from '../../generated/prisma/client.js';
 import { FILTER_MAX_LENGTH, filterText, parseTimestamp } from '../common/input-limits.js';
-import { NEWEST_FIRST, pageWindow, rootList } from '../common/pagination.js';
+import { NEWEST_FIRST, type PageArgs, pageWindow, rootList, rootListSql } from '../common/pagination.js';
 import { Event, EventConnection } from './types.js';
 
 builder.queryField('events', (t) =>
@@ -27,12 +30,19 @@ builder.queryField('events', (t) =>
           orderName: 'CREATED_AT_DESC',
           order: NEWEST_FIRST,
         }) as never,
+      extensions: {
+        sql: rootListSql({
+          where: (args: PageArgs & { entityId?: string | null; eventType?: string | null }, { ctx }) =>
+            eventsWhere(ctx.viewer.tenantId, args),
+          order: () => ({ name: 'CREATED_AT_DESC', keys: NEWEST_FIRST }),
+        }),
+      },
     },
     EventConnection,
   ),
 );
 
-/** `events`' filter (the resolver's and the compiled query's, src/compiled). */
+/** `events`' filter (the resolver's and the compiled query's). */
 export function eventsWhere(
   tenantId: string,
   args: { entityId?: string | null; eventType?: string | null },
@@ -176,6 +186,45 @@ async function loadCasePages(ctx: Context, caseIds: readonly string[], request: 
   return caseIds.map((id) => byCase.get(id) ?? []);
 }
 
+/**
+ * Case.events compiled: the page loadCasePages reads, with encodePosition's cursor (created_at to
+ * the microsecond). A page after or before a cursor is left to the resolvers.
+ */
+const caseEventsSql = rowField((cx) =>
+  emitConnection<PageShape>(cx, {
+    bind: (args) => {
+      if (args.after != null || args.before != null) {
+        throw new Untranslatable('a page of Case.events after or before a cursor');
+      }
+      const { size, backward } = pageWindow(args as PageArgs);
+      return { shape: { backward, size, take: size === 0 ? 0 : size + 1 }, values: [] };
+    },
+    rows: ({ g, shape }, row) => {
+      const dir = shape.backward ? 'ASC' : 'DESC';
+      const where = () =>
+        `x.tenant_id = ${g.tenant()} AND x.entity_type = 'case' AND x.entity_id = ${cx.alias}.id`;
+      const ts = `to_char(${row}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+      const json = `${lit(`["${CURSOR_PREFIX}","`)} || ${ts} || '","' || ${row}.id::text || '"]'`;
+      return {
+        from: (numbered) =>
+          pageFrom(
+            'events',
+            where(),
+            { x: `x.created_at ${dir}, x.id ${dir}`, q: `q.created_at ${dir}, q.id ${dir}` },
+            shape,
+            row,
+            numbered,
+          ),
+        size: shape.size,
+        backward: shape.backward,
+        cursorGiven: false,
+        count: () => `(SELECT count(*) FROM events x WHERE ${where()})`,
+        cursor: `to_json(translate(encode(convert_to(${json}, 'UTF8'), 'base64'), E'+/=\\n', '-_'))`,
+      };
+    },
+  }),
+);
+
 builder.prismaObjectField('Case', 'events', (t) =>
   t.connection(
     {
@@ -213,6 +262,7 @@ builder.prismaObjectField('Case', 'events', (t) =>
           totalCount: () => loaders.counts.load(parent.id),
         } as never;
       },
+      extensions: { sql: caseEventsSql },
     },
     EventConnection,
   ),

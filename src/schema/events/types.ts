@@ -1,4 +1,5 @@
 import { builder } from '../../builder.js';
+import { column, jsonColumn, timestamp, toOne } from '../../compiled/fields.js';
 
 export const Event = builder.prismaNode('Event', {
   description:
@@ -7,20 +8,34 @@ export const Event = builder.prismaNode('Event', {
   findUnique: (id, ctx) => ({ id, tenantId: ctx.viewer.tenantId }),
   nullable: true,
   fields: (t) => ({
-    uuid: t.expose('id', { type: 'UUID' }),
-    eventType: t.exposeString('eventType', { description: 'e.g. case.created, task.status_changed' }),
+    uuid: t.expose('id', { type: 'UUID', extensions: { sql: column('id') } }),
+    eventType: t.exposeString('eventType', {
+      description: 'e.g. case.created, task.status_changed',
+      extensions: { sql: column('eventType') },
+    }),
     entityType: t.exposeString('entityType', {
       nullable: true,
       description: 'case, case_code, task or ruleset',
+      extensions: { sql: column('entityType') },
     }),
-    entityId: t.expose('entityId', { type: 'UUID', nullable: true, description: "The entity's UUID" }),
+    entityId: t.expose('entityId', {
+      type: 'UUID',
+      nullable: true,
+      description: "The entity's UUID",
+      extensions: { sql: column('entityId') },
+    }),
     metadata: t.expose('metadata', {
       type: 'JSON',
       nullable: true,
       description: "Context of the event, e.g. a transition's from, to and reason",
+      extensions: { sql: jsonColumn('metadata') },
     }),
-    user: t.relation('user', { nullable: true, description: 'Who caused it, when known' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    user: t.relation('user', {
+      nullable: true,
+      description: 'Who caused it, when known',
+      extensions: { sql: toOne('user') },
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', extensions: { sql: timestamp('createdAt') } }),
   }),
 });
 

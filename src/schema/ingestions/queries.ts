@@ -1,7 +1,7 @@
 import { builder } from '../../builder.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { IngestionStatus } from '../common/enums.js';
-import { NEWEST_FIRST, rootList } from '../common/pagination.js';
+import { NEWEST_FIRST, type PageArgs, rootList, rootListSql } from '../common/pagination.js';
 import { Ingestion, IngestionConnection } from './types.js';
 
 builder.queryField('ingestions', (t) =>
@@ -20,12 +20,19 @@ builder.queryField('ingestions', (t) =>
           orderName: 'CREATED_AT_DESC',
           order: NEWEST_FIRST,
         }) as never,
+      extensions: {
+        sql: rootListSql({
+          where: (args: PageArgs & { status?: string | null }, { ctx }) =>
+            ingestionsWhere(ctx.viewer.tenantId, args),
+          order: () => ({ name: 'CREATED_AT_DESC', keys: NEWEST_FIRST }),
+        }),
+      },
     },
     IngestionConnection,
   ),
 );
 
-/** `ingestions`' filter (the resolver's and the compiled query's, src/compiled). */
+/** `ingestions`' filter (the resolver's and the compiled query's). */
 export function ingestionsWhere(
   tenantId: string,
   args: { status?: string | null },

@@ -1,10 +1,19 @@
 import { builder } from '../../builder.js';
+import { relatedConnection } from '../../compiled/connections.js';
+import { column, enumOf, jsonColumn, timestamp } from '../../compiled/fields.js';
+import type {
+  IngestionSourceType as SourceType,
+  IngestionStatus as Status,
+} from '../../domain/vocabulary.js';
 import { CaseConnection } from '../cases/types.js';
 import { IngestionSourceType, IngestionStatus } from '../common/enums.js';
-import { pageWindow, relatedMaxSize } from '../common/pagination.js';
+import { type PageArgs, pageWindow, relatedMaxSize } from '../common/pagination.js';
 
-type SourceType = 'email' | 'pdf';
-type Status = 'pending' | 'processing' | 'completed' | 'failed';
+/** Ingestion.cases: its page arguments checked, newest first. */
+function ingestionCasesQuery(args: PageArgs) {
+  pageWindow(args);
+  return { orderBy: [{ createdAt: 'desc' as const }, { id: 'desc' as const }] };
+}
 
 export const Ingestion = builder.prismaNode('Ingestion', {
   description: 'An e-mail or PDF that cases were extracted from',
@@ -12,14 +21,31 @@ export const Ingestion = builder.prismaNode('Ingestion', {
   findUnique: (id, ctx) => ({ id, tenantId: ctx.viewer.tenantId }),
   nullable: true,
   fields: (t) => ({
-    uuid: t.expose('id', { type: 'UUID' }),
-    sourceType: t.field({ type: IngestionSourceType, resolve: (i) => i.sourceType as SourceType }),
-    sourceMetadata: t.expose('sourceMetadata', { type: 'JSON' }),
-    storagePath: t.exposeString('storagePath', { nullable: true }),
-    status: t.field({ type: IngestionStatus, resolve: (i) => i.status as Status }),
-    errorMessage: t.exposeString('errorMessage', { nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    uuid: t.expose('id', { type: 'UUID', extensions: { sql: column('id') } }),
+    sourceType: t.field({
+      type: IngestionSourceType,
+      resolve: (i) => i.sourceType as SourceType,
+      extensions: { sql: enumOf('sourceType') },
+    }),
+    sourceMetadata: t.expose('sourceMetadata', {
+      type: 'JSON',
+      extensions: { sql: jsonColumn('sourceMetadata') },
+    }),
+    storagePath: t.exposeString('storagePath', {
+      nullable: true,
+      extensions: { sql: column('storagePath') },
+    }),
+    status: t.field({
+      type: IngestionStatus,
+      resolve: (i) => i.status as Status,
+      extensions: { sql: enumOf('status') },
+    }),
+    errorMessage: t.exposeString('errorMessage', {
+      nullable: true,
+      extensions: { sql: column('errorMessage') },
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', extensions: { sql: timestamp('createdAt') } }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', extensions: { sql: timestamp('updatedAt') } }),
     cases: t.relatedConnection(
       'cases',
       {
@@ -27,10 +53,8 @@ export const Ingestion = builder.prismaNode('Ingestion', {
         cursor: 'id',
         totalCount: true,
         maxSize: relatedMaxSize,
-        query: (args) => {
-          pageWindow(args);
-          return { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] };
-        },
+        query: ingestionCasesQuery,
+        extensions: { sql: relatedConnection('cases', ingestionCasesQuery) },
       },
       CaseConnection,
     ),

@@ -1,14 +1,13 @@
 import { builder } from '../../builder.js';
+import {
+  CASE_STATUSES,
+  type Priority as Level,
+  PRIORITIES,
+  type CaseStatus as Status,
+} from '../../domain/vocabulary.js';
 import { badUserInput } from '../../errors.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { CaseStatus, Priority } from '../common/enums.js';
-
-type Status = 'pending' | 'approved' | 'denied' | 'more_info_needed';
-type Level = 'low' | 'normal' | 'high' | 'urgent';
-
-/** Enum order, as the enums declare it: every value is listed, zeros included. */
-const STATUSES: readonly Status[] = ['pending', 'approved', 'denied', 'more_info_needed'];
-const LEVELS: readonly Level[] = ['low', 'normal', 'high', 'urgent'];
 
 export const TOP_PAYERS_MAX = 100;
 
@@ -58,7 +57,7 @@ export const CaseStats = builder.objectRef<CaseStatsShape>('CaseStats').implemen
       resolve: async ({ where }, _args, ctx) => {
         const groups = await ctx.db.case.groupBy({ by: ['status'], where, _count: { _all: true } });
         const counts = new Map(groups.map((g) => [g.status, g._count._all]));
-        return STATUSES.map((status) => ({ status, count: counts.get(status) ?? 0 }));
+        return CASE_STATUSES.map((status) => ({ status, count: counts.get(status) ?? 0 }));
       },
     }),
     byPriority: t.field({
@@ -67,7 +66,7 @@ export const CaseStats = builder.objectRef<CaseStatsShape>('CaseStats').implemen
       resolve: async ({ where }, _args, ctx) => {
         const groups = await ctx.db.case.groupBy({ by: ['priority'], where, _count: { _all: true } });
         const counts = new Map(groups.map((g) => [g.priority, g._count._all]));
-        return LEVELS.map((priority) => ({ priority, count: counts.get(priority) ?? 0 }));
+        return PRIORITIES.map((priority) => ({ priority, count: counts.get(priority) ?? 0 }));
       },
     }),
     topPayers: t.field({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { builder } from '../../builder.js';
+import { OPEN_TASK_STATUSES, PRIORITIES } from '../../domain/vocabulary.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { Priority, TaskStatus } from '../common/enums.js';
 import { globalIdOf } from '../common/ids.js';
@@ -76,8 +77,6 @@ export interface TaskFilterValue {
   dueBefore?: Date | null;
 }
 
-const OPEN = ['pending', 'in_progress'];
-
 export function taskWhere(
   filter: TaskFilterValue | null | undefined,
   now = new Date(),
@@ -93,8 +92,14 @@ export function taskWhere(
     // The complement spelled out: SQL's NOT (due_date < now AND …) is NULL, not true, without a due date.
     and.push(
       filter.overdue
-        ? { dueDate: { lt: now }, status: { in: OPEN } }
-        : { OR: [{ dueDate: null }, { dueDate: { gte: now } }, { status: { notIn: OPEN } }] },
+        ? { dueDate: { lt: now }, status: { in: [...OPEN_TASK_STATUSES] } }
+        : {
+            OR: [
+              { dueDate: null },
+              { dueDate: { gte: now } },
+              { status: { notIn: [...OPEN_TASK_STATUSES] } },
+            ],
+          },
     );
   }
   if (filter.dueBefore) and.push({ dueDate: { lt: filter.dueBefore } });
@@ -119,7 +124,7 @@ export const createTaskSchema = z.object({
   title: requiredText(255),
   description: optionalText(MAX_DESCRIPTION_LENGTH),
   priority: z
-    .enum(['low', 'normal', 'high', 'urgent'])
+    .enum(PRIORITIES)
     .nullish()
     .transform((v) => v ?? 'normal'),
   dueDate: z.date().nullish(),
@@ -149,7 +154,7 @@ export const updateTaskSchema = z.object({
     .transform((v) => v ?? undefined),
   description: optionalText(MAX_DESCRIPTION_LENGTH),
   priority: z
-    .enum(['low', 'normal', 'high', 'urgent'])
+    .enum(PRIORITIES)
     .nullish()
     .transform((v) => v ?? undefined),
   dueDate: z.date().nullish(),

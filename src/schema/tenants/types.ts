@@ -1,4 +1,6 @@
 import { builder } from '../../builder.js';
+import { column, timestamp } from '../../compiled/fields.js';
+import { singleRow } from '../../compiled/roots.js';
 
 export const Tenant = builder.prismaNode('Tenant', {
   description: 'A clinic. Every other row belongs to exactly one tenant.',
@@ -7,11 +9,11 @@ export const Tenant = builder.prismaNode('Tenant', {
   findUnique: (id, ctx) => ({ id, AND: [{ id: ctx.viewer.tenantId }] }),
   nullable: true,
   fields: (t) => ({
-    uuid: t.expose('id', { type: 'UUID' }),
-    slug: t.exposeString('slug'),
-    name: t.exposeString('name'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    uuid: t.expose('id', { type: 'UUID', extensions: { sql: column('id') } }),
+    slug: t.exposeString('slug', { extensions: { sql: column('slug') } }),
+    name: t.exposeString('name', { extensions: { sql: column('name') } }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', extensions: { sql: timestamp('createdAt') } }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', extensions: { sql: timestamp('updatedAt') } }),
   }),
 });
 
@@ -21,5 +23,6 @@ builder.queryField('tenant', (t) =>
     description: "The viewer's clinic",
     resolve: (query, _root, _args, ctx) =>
       ctx.db.tenant.findUniqueOrThrow({ ...query, where: { id: ctx.viewer.tenantId } }),
+    extensions: { sql: singleRow((g, row) => `${row}.id = ${g.tenant()}`) },
   }),
 );

@@ -1,7 +1,7 @@
 import { builder } from '../../builder.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { UserRole } from '../common/enums.js';
-import { NEWEST_FIRST, rootList } from '../common/pagination.js';
+import { NEWEST_FIRST, type PageArgs, rootList, rootListSql } from '../common/pagination.js';
 import { User, UserConnection } from './types.js';
 
 builder.queryField('users', (t) =>
@@ -20,12 +20,19 @@ builder.queryField('users', (t) =>
           orderName: 'CREATED_AT_DESC',
           order: NEWEST_FIRST,
         }) as never,
+      extensions: {
+        sql: rootListSql({
+          where: (args: PageArgs & { role?: string | null }, { ctx }) =>
+            usersWhere(ctx.viewer.tenantId, args),
+          order: () => ({ name: 'CREATED_AT_DESC', keys: NEWEST_FIRST }),
+        }),
+      },
     },
     UserConnection,
   ),
 );
 
-/** `users`' filter (the resolver's and the compiled query's, src/compiled). */
+/** `users`' filter (the resolver's and the compiled query's). */
 export function usersWhere(tenantId: string, args: { role?: string | null }): Prisma.UserWhereInput {
   return { tenantId, ...(args.role ? { role: args.role } : {}) };
 }

@@ -1,5 +1,8 @@
 import { builder } from '../../builder.js';
-import type { Role } from '../../context.js';
+import { relatedConnection } from '../../compiled/connections.js';
+import { column, enumOf, timestamp } from '../../compiled/fields.js';
+import { singleRow } from '../../compiled/roots.js';
+import type { Role } from '../../domain/vocabulary.js';
 import { UserRole } from '../common/enums.js';
 import { relatedMaxSize } from '../common/pagination.js';
 import { nestedTaskQuery, TaskFilter, TaskOrderBy } from '../tasks/inputs.js';
@@ -11,12 +14,16 @@ export const User = builder.prismaNode('User', {
   findUnique: (id, ctx) => ({ id, tenantId: ctx.viewer.tenantId }),
   nullable: true,
   fields: (t) => ({
-    uuid: t.expose('id', { type: 'UUID' }),
-    email: t.exposeString('email'),
-    name: t.exposeString('name', { nullable: true }),
-    role: t.field({ type: UserRole, resolve: (user) => user.role as Role }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    uuid: t.expose('id', { type: 'UUID', extensions: { sql: column('id') } }),
+    email: t.exposeString('email', { extensions: { sql: column('email') } }),
+    name: t.exposeString('name', { nullable: true, extensions: { sql: column('name') } }),
+    role: t.field({
+      type: UserRole,
+      resolve: (user) => user.role as Role,
+      extensions: { sql: enumOf('role') },
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', extensions: { sql: timestamp('createdAt') } }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', extensions: { sql: timestamp('updatedAt') } }),
     assignedTasks: t.relatedConnection(
       'assignedTasks',
       {
@@ -26,6 +33,7 @@ export const User = builder.prismaNode('User', {
         maxSize: relatedMaxSize,
         args: { filter: t.arg({ type: TaskFilter }), orderBy: t.arg({ type: TaskOrderBy }) },
         query: (args) => nestedTaskQuery(args),
+        extensions: { sql: relatedConnection('assignedTasks', nestedTaskQuery) },
       },
       TaskConnection,
     ),
@@ -46,5 +54,8 @@ builder.queryField('me', (t) =>
         ...query,
         where: { id: ctx.viewer.id, tenantId: ctx.viewer.tenantId },
       }),
+    extensions: {
+      sql: singleRow((g, row) => `${row}.id = ${g.viewer()} AND ${row}.tenant_id = ${g.tenant()}`),
+    },
   }),
 );
