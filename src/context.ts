@@ -4,7 +4,6 @@
  * without importing the code that builds them (src/plugins/).
  */
 import type { IncomingMessage } from 'node:http';
-import type DataLoader from 'dataloader';
 import type { Plugin } from 'graphql-yoga';
 import type { TokenClaims } from './auth/jwt.js';
 import type { RequestTransaction, TenantDb } from './db/tenant.js';
@@ -69,10 +68,6 @@ export interface Context extends RequestContext {
   memberIdHashKey: string;
   /** SQL statements this request has sent so far, its transaction included (for the request log). */
   readonly statementCount: number;
-  loaders: Loaders;
-}
-
-export interface Loaders {
-  /** Records one `view` audit row per case whose extracted data this request reads. */
-  extractedDataView: DataLoader<string, true>;
+  /** The request's DataLoaders, by their accessor (src/loaders.ts, `perRequest`). */
+  loaders: Map<object, unknown>;
 }

@@ -16,6 +16,7 @@ import type { Context } from '../context.js';
 import type { Role } from '../domain/vocabulary.js';
 import type { Logger } from '../logger.js';
 import { VARIABLE_COERCION } from '../plugins/limits.js';
+import { extractedDataViews } from '../services/audit.js';
 import { type BindEnv, type Binding, Gen, type Getter } from './gen.js';
 import { buildSkeleton, type Skeleton } from './skeleton.js';
 import { SENTINEL_TEXT, Untranslatable } from './sql.js';
@@ -262,7 +263,7 @@ async function run(
     return undefined;
   });
   if (caseIds.length > 0) {
-    const results = await ctx.loaders.extractedDataView.loadMany(caseIds);
+    const results = await extractedDataViews(ctx).loadMany(caseIds);
     const failure = results.find((r) => r instanceof Error);
     if (failure) throw failure;
   }

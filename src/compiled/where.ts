@@ -1,3 +1,4 @@
+import { UUID } from '../domain/ids.js';
 import { type Column, type ColumnType, MODELS } from './models.js';
 import { arrayLiteral, lit, Untranslatable } from './sql.js';
 
@@ -93,8 +94,6 @@ function scalarParam(value: unknown, type: ColumnType): unknown {
     throw new Untranslatable('a uuid filter value that is not a UUID');
   return value;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A value of an enum column's vocabulary as a literal; anything else as a parameter. */
 function operand(values: unknown[], value: unknown, column: Column): string {

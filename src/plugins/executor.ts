@@ -1,15 +1,6 @@
-import DataLoader from 'dataloader';
 import { type ExecutionArgs, type ExecutionResult, getOperationAST, Kind } from 'graphql';
 import { executeCompiled, logFallback } from '../compiled/index.js';
-import type {
-  Actor,
-  Context,
-  Loaders,
-  PipelinePlugin,
-  RequestContext,
-  ServerContext,
-  Viewer,
-} from '../context.js';
+import type { Actor, Context, PipelinePlugin, RequestContext, ServerContext, Viewer } from '../context.js';
 import { statementCounter } from '../db/client.js';
 import {
   type RequestTransaction,
@@ -107,7 +98,7 @@ function resolverContext(
     db,
     sql,
     memberIdHashKey,
-    loaders: createLoaders(sql, actor),
+    loaders: new Map(),
     get statementCount() {
       return counter.count;
     },
@@ -119,21 +110,4 @@ function isSoleMutation({ document, operationName }: ExecutionArgs): boolean {
   const operation = getOperationAST(document, operationName);
   const selections = operation?.selectionSet.selections ?? [];
   return operation?.operation === 'mutation' && selections.length === 1 && selections[0]?.kind === Kind.FIELD;
-}
-
-function createLoaders(sql: RequestTransaction['sql'], actor: Actor): Loaders {
-  return {
-    // One statement for all the cases a request reads, prepared: the compiled queries' only other
-    // statement, so it stays as cheap as theirs.
-    extractedDataView: new DataLoader(async (caseIds) => {
-      await sql(
-        `INSERT INTO audit_logs (id, tenant_id, user_id, action, entity_type, entity_id, ip_address, user_agent)
-         SELECT gen_random_uuid(), $1::uuid, $2::uuid, 'view', 'case', entity_id, $3, $4
-         FROM unnest($5::uuid[]) AS entity_id`,
-        [actor.tenantId, actor.userId, actor.ipAddress, actor.userAgent, caseIds],
-        { prepare: true },
-      );
-      return caseIds.map(() => true as const);
-    }),
-  };
 }

@@ -14,6 +14,7 @@ import {
 } from '../../compiled/fields.js';
 import { SENTINEL } from '../../compiled/sql.js';
 import type { CodeType as Code, Priority as Level, CaseStatus as Status } from '../../domain/vocabulary.js';
+import { extractedDataViews } from '../../services/audit.js';
 import { CaseStatus, CodeType, Priority } from '../common/enums.js';
 import { relatedMaxSize } from '../common/pagination.js';
 import { nestedTaskQuery, TaskFilter, TaskOrderBy } from '../tasks/inputs.js';
@@ -121,7 +122,7 @@ export const Case = builder.prismaNode('Case', {
       resolve: async (c, _args, ctx) => {
         // Not an error for the others: the field is plainly null (API.md, Roles).
         if (!can(ctx.viewer.role, 'case:readExtractedData')) return null;
-        await ctx.loaders.extractedDataView.load(c.id);
+        await extractedDataViews(ctx).load(c.id);
         return c.extractedData;
       },
       extensions: {

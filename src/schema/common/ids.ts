@@ -1,8 +1,6 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
-
-/** A row's key: every table's id is a PostgreSQL uuid. */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID } from '../../domain/ids.js';
 
 /** The row id in a global ID of `typename`, or undefined when it is not one. */
 export function decodeRowId(globalId: string, typename: string): string | undefined {

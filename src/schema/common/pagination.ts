@@ -5,9 +5,9 @@ import type { FieldSql } from '../../compiled/field-sql.js';
 import type { BindEnv } from '../../compiled/gen.js';
 import { totalCountSql } from '../../compiled/relay-fields.js';
 import { type KeysetPageQuery, rootConnection } from '../../compiled/roots.js';
+import { UUID } from '../../domain/ids.js';
 import type { Role } from '../../domain/vocabulary.js';
 import { badUserInput } from '../../errors.js';
-import { UUID } from './ids.js';
 import { parseTimestamp } from './input-limits.js';
 
 // Relay connections (PageInfo, edges) come from the relay plugin; each domain shares one
@@ -108,21 +108,46 @@ export async function keysetPage<T extends Row>(options: {
     options.order,
   );
   const rows = size === 0 ? [] : await options.fetch({ where, orderBy, take });
+  return {
+    ...pageOf(rows, { size, backward, cursor }, (node) => ({
+      cursor: encodeCursor(options.orderName, options.order, node),
+      node,
+    })),
+    totalCount: options.count,
+  };
+}
+
+/**
+ * A connection's page from the rows read for it (one more than `size` when there are more, in
+ * reading order): edges in the list's order, and the page info. Across the cursor there is at
+ * least the cursor's own position; beyond the page, the extra row says.
+ */
+export function pageOf<R, E extends { cursor: string }>(
+  rows: R[],
+  window: { size: number; backward: boolean; cursor: unknown },
+  edge: (row: R) => E,
+): { edges: E[]; pageInfo: PageInfoShape } {
+  const { size, backward, cursor } = window;
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
-  const edges = page.map((node) => ({ cursor: encodeCursor(options.orderName, options.order, node), node }));
+  const edges = page.map(edge);
   return {
     edges,
     pageInfo: {
-      // Across the cursor there is at least the cursor's own position; beyond the page, `more` says.
       hasNextPage: backward ? cursor !== null : more,
       hasPreviousPage: backward ? more : cursor !== null,
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-    totalCount: options.count,
   };
+}
+
+interface PageInfoShape {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
 }
 
 function reverse(key: SortKey): SortKey & { nullsFirst?: boolean } {

@@ -1,6 +1,6 @@
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import { builder } from '../../builder.js';
-import { UUID } from './ids.js';
+import { UUID } from '../../domain/ids.js';
 import { jsonTooDeep, MAX_JSON_DEPTH, parseTimestamp } from './input-limits.js';
 
 /** Every DateTime input goes through here: a calendar date within 0001..9999, which PostgreSQL can store. */

@@ -5,10 +5,19 @@ import { emitConnection, type PageShape, pageFrom } from '../../compiled/connect
 import { rowField } from '../../compiled/field-sql.js';
 import { lit, Untranslatable } from '../../compiled/sql.js';
 import type { Context } from '../../context.js';
+import { UUID } from '../../domain/ids.js';
 import { badUserInput } from '../../errors.js';
 import { type Event as EventRow, Prisma } from '../../generated/prisma/client.js';
+import { perRequest } from '../../loaders.js';
 import { FILTER_MAX_LENGTH, filterText, parseTimestamp } from '../common/input-limits.js';
-import { NEWEST_FIRST, type PageArgs, pageWindow, rootList, rootListSql } from '../common/pagination.js';
+import {
+  NEWEST_FIRST,
+  type PageArgs,
+  pageOf,
+  pageWindow,
+  rootList,
+  rootListSql,
+} from '../common/pagination.js';
 import { Event, EventConnection } from './types.js';
 
 builder.queryField('events', (t) =>
@@ -89,32 +98,23 @@ interface CaseEventLoaders {
   counts: DataLoader<string, number>;
 }
 
-// Keyed on the request's context, so the loaders live exactly as long as the request.
-const loadersByRequest = new WeakMap<Context, CaseEventLoaders>();
-
-function caseEventLoaders(ctx: Context): CaseEventLoaders {
-  let loaders = loadersByRequest.get(ctx);
-  if (!loaders) {
-    loaders = {
-      pages: new Map(),
-      counts: new DataLoader(async (caseIds: readonly string[]) => {
-        const groups = await ctx.db.event.groupBy({
-          by: ['entityId'],
-          where: { tenantId: ctx.viewer.tenantId, entityType: 'case', entityId: { in: [...caseIds] } },
-          _count: { _all: true },
-        });
-        const counts = new Map(groups.map((g) => [g.entityId, g._count._all]));
-        return caseIds.map((id) => counts.get(id) ?? 0);
-      }),
-    };
-    loadersByRequest.set(ctx, loaders);
-  }
-  return loaders;
-}
+const caseEventLoaders = perRequest(
+  (ctx): CaseEventLoaders => ({
+    pages: new Map(),
+    counts: new DataLoader(async (caseIds: readonly string[]) => {
+      const groups = await ctx.db.event.groupBy({
+        by: ['entityId'],
+        where: { tenantId: ctx.viewer.tenantId, entityType: 'case', entityId: { in: [...caseIds] } },
+        _count: { _all: true },
+      });
+      const counts = new Map(groups.map((g) => [g.entityId, g._count._all]));
+      return caseIds.map((id) => counts.get(id) ?? 0);
+    }),
+  }),
+);
 
 const CURSOR_PREFIX = 'CaseEvents';
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function encodePosition(position: Position): string {
   return Buffer.from(JSON.stringify([CURSOR_PREFIX, position.ts, position.id])).toString('base64url');
@@ -247,18 +247,11 @@ builder.prismaObjectField('Case', 'events', (t) =>
           loaders.pages.set(key, pages);
         }
         const rows = await pages.load(parent.id);
-        const more = rows.length > size;
-        const page = rows.slice(0, size);
-        if (backward) page.reverse();
-        const edges = page.map(({ row, position: p }) => ({ cursor: encodePosition(p), node: row }));
         return {
-          edges,
-          pageInfo: {
-            hasNextPage: backward ? cursor !== null : more,
-            hasPreviousPage: backward ? more : cursor !== null,
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
+          ...pageOf(rows, { size, backward, cursor }, ({ row, position: p }) => ({
+            cursor: encodePosition(p),
+            node: row,
+          })),
           totalCount: () => loaders.counts.load(parent.id),
         } as never;
       },

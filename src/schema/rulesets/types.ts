@@ -5,8 +5,8 @@ import { column, jsonObject, timestamp } from '../../compiled/fields.js';
 import { objectTypeOf } from '../../compiled/gen.js';
 import { objectEmit } from '../../compiled/objects.js';
 import { SENTINEL } from '../../compiled/sql.js';
-import type { Context } from '../../context.js';
 import type { Ruleset as RulesetRow } from '../../generated/prisma/client.js';
+import { perRequest } from '../../loaders.js';
 import { activeRulesetsFor, fromRulesJson, matchKey, type Rules } from '../../services/rulesets.js';
 
 // Each field's SQL (over the jsonb `rules_json`, `v`) is fromRulesJson's: lists keep their
@@ -83,27 +83,19 @@ type Pair = { payer: string; procedure: string };
  * One loader per request (keyed on its context object, which lives exactly as long as the
  * request): every case of a page asks for its (payer, code) pairs, and one query answers them all.
  */
-const matchLoaders = new WeakMap<Context, DataLoader<Pair, RulesetRow[], string>>();
-
-function matchLoader(ctx: Context): DataLoader<Pair, RulesetRow[], string> {
-  let loader = matchLoaders.get(ctx);
-  if (!loader) {
-    loader = new DataLoader(
+const matchLoader = perRequest(
+  (ctx) =>
+    new DataLoader<Pair, RulesetRow[], string>(
       async (pairs) => {
         const found = await activeRulesetsFor(ctx.db, ctx.viewer.tenantId, pairs);
         return pairs.map((pair) => found.get(matchKey(pair.payer, pair.procedure)) ?? []);
       },
       { cacheKeyFn: (pair) => matchKey(pair.payer, pair.procedure) },
-    );
-    matchLoaders.set(ctx, loader);
-  }
-  return loader;
-}
+    ),
+);
 
 /** A ruleset write makes what the request loaded before it stale. */
-export function forgetMatchingRulesets(ctx: Context): void {
-  matchLoaders.delete(ctx);
-}
+export const forgetMatchingRulesets = matchLoader.forget;
 
 /** By code point, not by locale: the same order on every server, whatever its collation. */
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
