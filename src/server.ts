@@ -142,11 +142,14 @@ function useHealthChecks(readiness: ReadinessCheck, state: { draining: boolean }
   const json = (status: number, body: unknown) =>
     new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   return {
-    async onRequest({ url, endResponse }) {
+    // Not async: every request passes here, and only /readyz waits for anything.
+    onRequest({ url, endResponse }) {
       if (url.pathname === '/healthz') return endResponse(json(200, { status: 'ok' }));
       if (url.pathname !== '/readyz') return;
-      const reason = state.draining ? 'shutting down' : await readiness.check();
-      endResponse(reason ? json(503, { status: 'unavailable', reason }) : json(200, { status: 'ok' }));
+      const answer = (reason: string | null) =>
+        endResponse(reason ? json(503, { status: 'unavailable', reason }) : json(200, { status: 'ok' }));
+      if (state.draining) return answer('shutting down');
+      return readiness.check().then(answer);
     },
   };
 }

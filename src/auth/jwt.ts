@@ -18,8 +18,12 @@ export interface TokenClaims {
   tenantId: string;
 }
 
-/** Checks an Authorization header; every failure is an `AuthenticationError`. */
-export type TokenVerifier = (authorization: string | null) => Promise<TokenClaims>;
+/**
+ * Checks an Authorization header; every failure is an `AuthenticationError`. A token verified
+ * before is answered at once (no promise), which is every request of a signed-in client but its
+ * first in a minute.
+ */
+export type TokenVerifier = (authorization: string | null) => TokenClaims | Promise<TokenClaims>;
 
 /** The asymmetric algorithms we accept; each is fixed by a key type (RSA, EC P-256, Ed25519). */
 export type PublicKeyAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
@@ -88,15 +92,7 @@ export async function createTokenVerifier(options: JwtOptions): Promise<TokenVer
     maxBytes: VERIFIED_TOKENS_BYTES,
     weigh: (token) => 2 * token.length + 200,
   });
-  const verify = async (authorization: string | null): Promise<TokenClaims> => {
-    if (!authorization) throw new AuthenticationError('missing Authorization header');
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    const token = match?.[1];
-    if (!token) throw new AuthenticationError('Authorization header is not "Bearer <token>"');
-    const now = Date.now();
-    const known = verified.get(token);
-    if (known && known.untilMs > now) return known.claims;
-    if (known) verified.delete(token);
+  const verify = async (token: string, now: number): Promise<TokenClaims> => {
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, key, {
@@ -123,7 +119,17 @@ export async function createTokenVerifier(options: JwtOptions): Promise<TokenVer
     verified.set(token, { claims, untilMs: Math.min(expiresMs, now + VERIFIED_TOKEN_TTL_MS) });
     return claims;
   };
-  return verify;
+  return (authorization) => {
+    if (!authorization) throw new AuthenticationError('missing Authorization header');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    const token = match?.[1];
+    if (!token) throw new AuthenticationError('Authorization header is not "Bearer <token>"');
+    const now = Date.now();
+    const known = verified.get(token);
+    if (known && known.untilMs > now) return known.claims;
+    if (known) verified.delete(token);
+    return verify(token, now);
+  };
 }
 
 async function verificationKey(

@@ -1,4 +1,4 @@
-import { AuthenticationError, type TokenVerifier } from '../auth/jwt.js';
+import { AuthenticationError, type TokenClaims, type TokenVerifier } from '../auth/jwt.js';
 import type { PipelinePlugin } from '../context.js';
 import { unauthenticated } from '../errors.js';
 
@@ -9,14 +9,26 @@ import { unauthenticated } from '../errors.js';
  * where the executor (src/plugins/executor.ts) finds them.
  */
 export function useAuthentication(verify: TokenVerifier): PipelinePlugin {
+  const refuse = (error: unknown): never => {
+    if (!(error instanceof AuthenticationError)) throw error;
+    throw unauthenticated(error.message);
+  };
   return {
-    async onRequestParse({ request, serverContext }) {
+    // Not async: a remembered token is answered without a promise, the common case.
+    onRequestParse({ request, serverContext }) {
+      let claims: TokenClaims | Promise<TokenClaims>;
       try {
-        serverContext.claims = await verify(request.headers.get('authorization'));
+        claims = verify(request.headers.get('authorization'));
       } catch (error) {
-        if (!(error instanceof AuthenticationError)) throw error;
-        throw unauthenticated(error.message);
+        return refuse(error);
       }
+      if (!(claims instanceof Promise)) {
+        serverContext.claims = claims;
+        return;
+      }
+      return claims.then((verified) => {
+        serverContext.claims = verified;
+      }, refuse);
     },
   };
 }

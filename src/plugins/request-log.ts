@@ -13,6 +13,8 @@ export function requestIdFrom(header: string | null): string {
 interface LoggedContext extends ServerContext {
   /** When the request arrived (absent for the few that yoga's own plugins answer first: GraphiQL). */
   startedAt?: number;
+  /** The URL's path, as yoga parsed it on arrival. */
+  path?: string;
   operationName?: string | undefined;
   operationType?: string | undefined;
 }
@@ -26,9 +28,10 @@ interface LoggedContext extends ServerContext {
  */
 export function useRequestLog(logger: Logger): PipelinePlugin {
   return {
-    onRequest({ request, serverContext }) {
+    onRequest({ request, url, serverContext }) {
       const context: LoggedContext = serverContext;
       context.startedAt = performance.now();
+      context.path = url.pathname;
       context.requestId = requestIdFrom(request.headers.get('x-request-id'));
     },
     onParse({ context }) {
@@ -56,7 +59,7 @@ export function useRequestLog(logger: Logger): PipelinePlugin {
       writeRequestLine(logger, {
         requestId: context.requestId,
         method: request.method,
-        path: new URL(request.url).pathname,
+        path: context.path ?? new URL(request.url).pathname,
         status: response.status,
         durationMs,
         tenantId: context.viewer?.tenantId ?? context.claims?.tenantId,
