@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/yoga-cost.ts [--duration 8] [--rounds 2]
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type ChildProcess, fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -14,7 +15,13 @@ import { runLoad } from './load.js';
 const BODY = JSON.stringify({ query: '{ hello }' });
 const ANSWER = JSON.stringify({ data: { hello: 'world' } });
 
-type Variant = 'node-http' | 'yoga-defaults' | 'yoga-no-body-limit' | 'yoga-lean' | 'yoga-lean-native-fetch';
+type Variant =
+  | 'node-http'
+  | 'yoga-defaults'
+  | 'yoga-no-body-limit'
+  | 'yoga-lean'
+  | 'yoga-lean-native-fetch'
+  | 'yoga-lean-async-local-storage';
 
 const VARIANTS: Record<Variant, string> = {
   'node-http': 'node:http writing the same bytes (the floor)',
@@ -22,6 +29,8 @@ const VARIANTS: Record<Variant, string> = {
   'yoga-no-body-limit': 'yoga, `maxRequestBodySize: false`',
   'yoga-lean': 'yoga, no body limit, no landing page, GraphiQL, CORS, batching or logging',
   'yoga-lean-native-fetch': 'the same on Node’s own fetch classes (undici) instead of whatwg-node’s',
+  'yoga-lean-async-local-storage':
+    'yoga lean, in a process where an AsyncLocalStorage is in use (as the server’s statement counter and request connection are)',
 };
 
 function yogaOptions(variant: Variant): YogaServerOptions<object, object> {
@@ -41,6 +50,11 @@ function yogaOptions(variant: Variant): YogaServerOptions<object, object> {
     logging: false,
   };
   if (variant === 'yoga-lean') return lean;
+  if (variant === 'yoga-lean-async-local-storage') {
+    // On Node 20 a used AsyncLocalStorage installs promise hooks: every promise costs more.
+    new AsyncLocalStorage().enterWith({});
+    return lean;
+  }
   return { ...lean, fetchAPI: { Request, Response, Headers, ReadableStream, TextEncoder, TextDecoder, URL } };
 }
 
