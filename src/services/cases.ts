@@ -1,6 +1,7 @@
 import type { Actor } from '../context.js';
 import type { TenantDb } from '../db/tenant.js';
 import { hashMemberId } from '../domain/member-id.js';
+import type { CodeType, Priority } from '../domain/vocabulary.js';
 import { CASE_REOPENINGS, CASE_TRANSITIONS, type CaseStatus, enumName } from '../domain/workflow.js';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../errors.js';
 import { type Case, type CaseCode, Prisma } from '../generated/prisma/client.js';
@@ -13,11 +14,10 @@ import {
   type VersionedTable,
 } from './mutation.js';
 
-type Priority = 'low' | 'normal' | 'high' | 'urgent';
 type Json = Prisma.InputJsonValue;
 
 export interface CaseCodeInput {
-  codeType: 'CPT' | 'HCPCS';
+  codeType: CodeType;
   code: string;
   description?: string | null;
   confidence?: number | null;

@@ -1,11 +1,10 @@
 import type { Actor } from '../context.js';
 import type { TenantDb } from '../db/tenant.js';
+import type { Priority } from '../domain/vocabulary.js';
 import { enumName, TASK_TRANSITIONS, type TaskStatus } from '../domain/workflow.js';
 import { forbidden, InvalidTransitionError, NotFoundError } from '../errors.js';
 import type { Prisma, Task } from '../generated/prisma/client.js';
 import { createAudited, deleteAudited, updateAudited, type VersionedTable } from './mutation.js';
-
-type Priority = 'low' | 'normal' | 'high' | 'urgent';
 
 export interface CreateTaskInput {
   caseId: string;
