@@ -12,7 +12,7 @@ import { unauthenticated } from '../errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 
-export interface ExecutorOptions extends TenantTransactionOptions {
+interface ExecutorOptions extends TenantTransactionOptions {
   memberIdHashKey: string;
   /** COMPILED_QUERIES: a query the compiler covers runs as one SQL statement (src/compiled). */
   compiledQueries: boolean;

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 /** A client's `x-request-id` is kept when it is 1-128 printable ASCII characters. */
 const REQUEST_ID = /^[\x21-\x7e][\x20-\x7e]{0,127}$/;
 
-export function requestIdFrom(header: string | null): string {
+function requestIdFrom(header: string | null): string {
   return header !== null && REQUEST_ID.test(header) ? header : crypto.randomUUID();
 }
 
@@ -72,7 +72,7 @@ export function useRequestLog(logger: Logger): PipelinePlugin {
   };
 }
 
-export interface RequestLine {
+interface RequestLine {
   requestId: string;
   method: string;
   path: string;
