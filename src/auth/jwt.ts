@@ -92,7 +92,8 @@ export async function createTokenVerifier(options: JwtOptions): Promise<TokenVer
     maxBytes: VERIFIED_TOKENS_BYTES,
     weigh: (token) => 2 * token.length + 200,
   });
-  const verify = async (token: string, now: number): Promise<TokenClaims> => {
+  // The token not remembered: its signature and claims checked, and remembered when they pass.
+  const verifySignature = async (token: string, now: number): Promise<TokenClaims> => {
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, key, {
@@ -128,7 +129,7 @@ export async function createTokenVerifier(options: JwtOptions): Promise<TokenVer
     const known = verified.get(token);
     if (known && known.untilMs > now) return known.claims;
     if (known) verified.delete(token);
-    return verify(token, now);
+    return verifySignature(token, now);
   };
 }
 
