@@ -3,7 +3,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { DatabaseStalledError, RequestTimeLimitError } from './errors.js';
-import { type PreparedStatementOptions, PreparedStatements } from './prepared.js';
+import { type PreparedStatementOptions, PreparedStatements, preparedName } from './prepared.js';
 
 export { PrismaClient };
 
@@ -133,7 +133,16 @@ export function createPrismaClient(options: DatabaseOptions): PrismaClient {
   // The pool drops the broken connection and opens a new one on the next request; unhandled,
   // this event would end the process.
   pool.on('error', (error) => options.onIdleError?.(error));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  const adapter = new PrismaPg(pool, {
+    disposeExternalPool: true,
+    // Prisma's statements inside a request are prepared too: adapter-pg sends them unnamed
+    // otherwise, and PostgreSQL parses and plans each one every time (a create-task mutation:
+    // ~1 ms of the database's CPU). Outside a request (start-up, tools) they stay unnamed: those
+    // go through pg-pool's callback path, which the per-connection cap does not see.
+    statementNameGenerator: (query) =>
+      prepared.enabled && requestConnection.getStore() ? preparedName(query.sql) : '',
+  });
+  const prisma = new PrismaClient({ adapter });
   pools.set(prisma, pool);
   return prisma;
 }
