@@ -10,6 +10,7 @@ import {
   type RequestContext,
   requestsFor,
   type Shape,
+  sendable,
 } from './shapes.js';
 
 /** One statement as the server sent it. */
@@ -45,14 +46,17 @@ async function inProcessServer(runtimeUrl: string, prisma: PrismaClient) {
     memberIdHashKey: BENCH_MEMBER_ID_HASH_KEY,
   });
   return async (shape: Shape, ctx: RequestContext) => {
-    const [request] = requestsFor(shape, [ctx]);
-    if (!request) throw new Error('no request');
+    const [built] = requestsFor(shape, [ctx]);
+    if (!built) throw new Error('no request');
+    const request = sendable(built);
     const response = await yoga.fetch(`http://localhost${request.path}`, {
       method: request.method,
       headers: request.headers,
       body: request.body,
     });
-    const body = (await response.json()) as { errors?: unknown[] };
+    const text = await response.text();
+    request.onResponse?.(response.status, text);
+    const body = JSON.parse(text) as { errors?: unknown[] };
     if (response.status !== 200 || body.errors) {
       throw new Error(`${shape}: HTTP ${response.status} ${JSON.stringify(body).slice(0, 300)}`);
     }

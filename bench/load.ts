@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { cpuMs, postgresCpu, postgresCpuSince, rssMB } from './proc.js';
-import type { HttpRequest } from './shapes.js';
+import { type HttpRequest, sendable } from './shapes.js';
 
 export interface LoadResult {
   requests: number;
@@ -47,6 +47,8 @@ export async function runLoad(options: {
   durationS: number;
   warmupS: number;
   sampleMs?: number;
+  /** After the warm-up and after the measured run: M2 and M3 read their tasks' state anew. */
+  afterEachRun?: () => Promise<void>;
 }): Promise<LoadResult> {
   const base: autocannon.Options = {
     url: new URL(options.url).origin,
@@ -57,7 +59,10 @@ export async function runLoad(options: {
     // GraphQL reports failures in HTTP 200 bodies: autocannon counts those as mismatches.
     verifyBody: (body) => !String(body).includes('"errors"'),
   };
-  if (options.warmupS > 0) await cannon({ ...base, duration: options.warmupS });
+  if (options.warmupS > 0) {
+    await cannon({ ...base, duration: options.warmupS });
+    await options.afterEachRun?.();
+  }
 
   const rss: number[] = [];
   const sample = () => {
@@ -74,6 +79,7 @@ export async function runLoad(options: {
   const cpu1 = cpuMs(options.pid);
   clearInterval(timer);
   sample();
+  await options.afterEachRun?.();
 
   const total = result.requests.total;
   const perRequest = (ms: number | null) => (total > 0 && ms !== null ? ms / total : null);
@@ -104,10 +110,11 @@ export async function sequentialLatency(
 ): Promise<{ p50Ms: number | null; p90Ms: number | null }> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
-    const request = requests[i % requests.length] as HttpRequest;
+    const request = sendable(requests[i % requests.length] as HttpRequest);
     const started = process.hrtime.bigint();
     const response = await fetch(url, { method: 'POST', headers: request.headers, body: request.body });
-    await response.arrayBuffer();
+    const body = await response.text();
+    request.onResponse?.(response.status, body);
     times.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
   const sorted = Float64Array.from(times).sort();

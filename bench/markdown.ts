@@ -65,6 +65,8 @@ export function statementList(counts: Record<string, StatementCount>): string {
 export interface Soak {
   durationS: number;
   rps: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
   startMB: number | null;
   endMB: number | null;
   peakMB: number | null;
@@ -79,6 +81,8 @@ export function soakSummary(result: LoadResult, durationS: number): Soak {
   return {
     durationS,
     rps: result.rps,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
     startMB,
     endMB,
     peakMB: result.rssPeakMB,

@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SCALE } from './data.js';
 import { openBenchDatabase, prepareBenchDatabase } from './db.js';
-import { BENCH_JWT, BENCH_MEMBER_ID_HASH_KEY, SERVER_NODE_FLAGS, SHAPES } from './shapes.js';
+import { BENCH_JWT, BENCH_MEMBER_ID_HASH_KEY, PEER_SHAPES, SERVER_NODE_FLAGS } from './shapes.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const HARNESS = path.resolve(process.env.PEER_BENCH_DIR ?? path.join(ROOT, '../shared/peer-bench'));
@@ -88,7 +88,7 @@ const target = {
 };
 writeFileSync(path.join(dir, 'targets/ours.json'), `${JSON.stringify(target, null, 2)}\n`);
 mkdirSync(path.join(dir, 'queries/ours'), { recursive: true });
-for (const shape of SHAPES) {
+for (const shape of PEER_SHAPES) {
   cpSync(path.join(ROOT, `bench/queries/${shape}.graphql`), path.join(dir, `queries/ours/${shape}.graphql`));
 }
 

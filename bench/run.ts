@@ -1,30 +1,12 @@
 // npm run bench [-- options]: builds the data set, starts the production server against it and
-// measures the four shapes of the performance issue. Options (defaults in brackets):
-//   --tenants N            tenants [20]
-//   --cases N              cases per tenant, at most 1,000,000 [5000]
-//   --shapes q1,q2,q3,m1   shapes to measure [all]
-//   --rounds N             measured runs per shape; the table shows the median [2]
-//   --duration S           measured seconds per run [10]
-//   --warmup S             warm-up seconds before each run [3]
-//   --connections N        concurrent keep-alive connections [16]
-//   --soak S               a run of S seconds over all shapes mixed, for RSS growth; 0 = none [60]
-//   --pool N               DB_POOL_MAX of the server [10]
-//   --explain              no load: EXPLAIN ANALYZE of each shape's statements and the latency of
-//                          sequential requests (section explain-<scale>)
-//   --profile SHAPE        CPU profile (node --cpu-prof) of the server under SHAPE's load
-//   --no-build             use dist/ as it is (default: npm run build first)
-//   --regenerate           rebuild the data set even when it is unchanged
-//   --prepare-only         database and data only (e.g. for the peer harness), then stop
-//   --no-write             print, but leave docs/benchmarks.md alone
-// Environment: BENCH_DATABASE_URL, an owner URL (default: postgresql://postgres@127.0.0.1:5432/
-// bench_prior_auth, or an embedded PostgreSQL when nothing listens there or BENCH_EMBEDDED=1).
+// measures the shapes of the performance issues. The options: bench/options.ts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../src/db/embedded.js';
-import { DEFAULT_SCALE, MAX_CASES_PER_TENANT, type Scale } from './data.js';
+import { DEFAULT_SCALE, type Scale } from './data.js';
 import { BENCH_RUNTIME_LOGIN, openBenchDatabase, prepareBenchDatabase, removeBenchWrites } from './db.js';
 import { type ExplainedStatement, explainStatements } from './explain.js';
 import { captureStatements, countStatements, summarizeSql } from './inprocess.js';
@@ -38,6 +20,7 @@ import {
   soakSummary,
   statementList,
 } from './markdown.js';
+import { parseArgs } from './options.js';
 import { rssMB, startServer } from './proc.js';
 import { summarizeProfile } from './profile.js';
 import { fmt, writeSection } from './report.js';
@@ -45,126 +28,18 @@ import {
   BENCH_JWT,
   BENCH_MEMBER_ID_HASH_KEY,
   loadContexts,
+  mixedRequests,
   type RequestContext,
   requestsFor,
   SERVER_NODE_FLAGS,
-  SHAPES,
-  type Shape,
 } from './shapes.js';
 import { verifyShapes } from './verify.js';
+import { prepareWorkTasks, resyncWork } from './work.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DOC = path.join(ROOT, 'docs/benchmarks.md');
 // Raw results, logs and profiles: under .data/, which git and biome leave alone.
 const RESULTS = path.join(ROOT, '.data/bench-results');
-
-interface Options {
-  scale: Scale;
-  shapes: Shape[];
-  rounds: number;
-  durationS: number;
-  warmupS: number;
-  connections: number;
-  soakS: number;
-  pool: number;
-  explain: boolean;
-  profile: Shape | null;
-  build: boolean;
-  regenerate: boolean;
-  prepareOnly: boolean;
-  write: boolean;
-}
-
-function parseArgs(argv: string[]): Options {
-  const o: Options = {
-    scale: { ...DEFAULT_SCALE },
-    shapes: [...SHAPES],
-    rounds: 2,
-    durationS: 10,
-    warmupS: 3,
-    connections: 16,
-    soakS: 60,
-    pool: 10,
-    explain: false,
-    profile: null,
-    build: true,
-    regenerate: false,
-    prepareOnly: false,
-    write: true,
-  };
-  const int = (name: string, value: string | undefined, min: number, max: number) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}: an integer ${min}..${max}`);
-    return n;
-  };
-  const shape = (value: string | undefined): Shape => {
-    if (!SHAPES.includes(value as Shape)) throw new Error(`unknown shape ${value} (${SHAPES.join(', ')})`);
-    return value as Shape;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const next = () => argv[++i];
-    switch (arg) {
-      case '--tenants':
-        o.scale.tenants = int(arg, next(), 1, 100);
-        break;
-      case '--cases':
-        o.scale.casesPerTenant = int(arg, next(), 200, MAX_CASES_PER_TENANT);
-        break;
-      case '--shapes':
-        o.shapes = (next() ?? '').split(',').filter(Boolean).map(shape);
-        break;
-      case '--rounds':
-        o.rounds = int(arg, next(), 1, 10);
-        break;
-      case '--duration':
-        o.durationS = int(arg, next(), 1, 600);
-        break;
-      case '--warmup':
-        o.warmupS = int(arg, next(), 0, 120);
-        break;
-      case '--connections':
-        o.connections = int(arg, next(), 1, 256);
-        break;
-      case '--soak':
-        o.soakS = int(arg, next(), 0, 3600);
-        break;
-      case '--pool':
-        o.pool = int(arg, next(), 1, 100);
-        break;
-      case '--explain':
-        o.explain = true;
-        break;
-      case '--profile':
-        o.profile = shape(next());
-        break;
-      case '--no-build':
-        o.build = false;
-        break;
-      case '--regenerate':
-        o.regenerate = true;
-        break;
-      case '--prepare-only':
-        o.prepareOnly = true;
-        break;
-      case '--no-write':
-        o.write = false;
-        break;
-      default:
-        throw new Error(`unknown option ${arg} (the options are listed at the top of bench/run.ts)`);
-    }
-  }
-  if (o.explain) {
-    o.rounds = 0;
-    o.soakS = 0;
-  }
-  if (o.profile) {
-    o.shapes = [o.profile];
-    o.rounds = 1;
-    o.soakS = 0;
-  }
-  return o;
-}
 
 const t0 = Date.now();
 const log = (line: string) =>
@@ -217,6 +92,8 @@ async function main(): Promise<void> {
     }
     const contexts: RequestContext[] = await loadContexts(db.ownerUrl);
     log(`${contexts.length} request contexts over ${new Set(contexts.map((c) => c.tenantId)).size} tenants`);
+    // M2 and M3's own tasks, each run anew (an earlier run's removed).
+    await prepareWorkTasks(db.ownerUrl, contexts);
     if (options.build) build();
     const info = await machine(db.ownerUrl);
 
@@ -287,6 +164,7 @@ async function main(): Promise<void> {
           connections: options.connections,
           durationS: options.durationS,
           warmupS: options.warmupS,
+          afterEachRun: () => resyncWork(db.ownerUrl),
         });
         runs.push(r);
         log(
@@ -295,7 +173,7 @@ async function main(): Promise<void> {
             `RSS peak ${fmt(r.rssPeakMB, 0)} MB`,
         );
       }
-      if (shape === 'm1') await removeBenchWrites(db);
+      if (shape.startsWith('m')) await removeBenchWrites(db);
       results.push({ shape, runs, statements: counts[shape], unloaded });
     }
 
@@ -304,16 +182,17 @@ async function main(): Promise<void> {
       const r = await runLoad({
         url: server.url,
         pid: server.pid,
-        // Interleaved: each connection walks through every shape, over every context.
-        requests: contexts.flatMap((ctx) => options.shapes.flatMap((shape) => requestsFor(shape, [ctx]))),
+        // Interleaved: each connection walks through the shapes mixed, over every context.
+        requests: mixedRequests(options.shapes, contexts),
         connections: options.connections,
         durationS: options.soakS,
         warmupS: options.warmupS,
         sampleMs: 1000,
+        afterEachRun: () => resyncWork(db.ownerUrl),
       });
       soak = soakSummary(r, options.soakS);
       log(
-        `soak ${options.soakS} s, shapes mixed: ${fmt(r.rps, 0)} req/s, RSS ${fmt(soak.startMB, 0)} → ${fmt(soak.endMB, 0)} MB ` +
+        `soak ${options.soakS} s, shapes mixed: ${fmt(r.rps, 0)} req/s, p50 ${fmt(r.p50Ms)} ms, p99 ${fmt(r.p99Ms)} ms, RSS ${fmt(soak.startMB, 0)} → ${fmt(soak.endMB, 0)} MB ` +
           `(peak ${fmt(soak.peakMB, 0)}, growth ${fmt((soak.growth ?? 0) * 100)}%), errors ${r.errors}/${r.non2xx}/${r.graphqlErrors}`,
       );
       await removeBenchWrites(db);
@@ -366,7 +245,8 @@ async function main(): Promise<void> {
         runTable(results),
         '',
         soak
-          ? `**RSS over ${soak.durationS} s of all shapes mixed** (${fmt(soak.rps, 0)} req/s): ` +
+          ? `**RSS over ${soak.durationS} s of the shapes mixed** (80% reads, 20% writes when both are measured; ` +
+            `${fmt(soak.rps, 0)} req/s, p50 ${fmt(soak.p50Ms)} ms, p99 ${fmt(soak.p99Ms)} ms): ` +
             `${fmt(soak.startMB, 0)} MB at the start, ${fmt(soak.endMB, 0)} MB at the end ` +
             `(growth ${fmt((soak.growth ?? 0) * 100)}%), peak ${fmt(soak.peakMB, 0)} MB.`
           : '',

@@ -2,8 +2,12 @@ import { readFileSync } from 'node:fs';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import pg from 'pg';
 import { signToken } from '../src/auth/jwt.js';
+import { nextWork, recordWork, WORK_SHAPES, type WorkShape } from './work.js';
 
-export const SHAPES = ['q1', 'q2', 'q3', 'm1'] as const;
+/** The shapes the peer harness also runs against PostGraphile and the floor. */
+export const PEER_SHAPES = ['q1', 'q2', 'q3', 'm1'] as const;
+/** With the writes only ours has: M2 and M3 (bench/work.ts). */
+export const SHAPES = [...PEER_SHAPES, ...WORK_SHAPES] as const;
 export type Shape = (typeof SHAPES)[number];
 
 export const SHAPE_TITLES: Record<Shape, string> = {
@@ -11,6 +15,8 @@ export const SHAPE_TITLES: Record<Shape, string> = {
   q2: 'Q2 one case with everything and matching rulesets',
   q3: 'Q3 my 50 open tasks by due date, with their case',
   m1: 'M1 create a task',
+  m2: 'M2 move a task PENDING ⇄ IN_PROGRESS',
+  m3: 'M3 take a task ⇄ give it back',
 };
 
 /** The bench's key and token claims: local-only values, the same the peer harness uses. */
@@ -105,19 +111,69 @@ export interface HttpRequest {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** M2 and M3: the body and token of each request are the next of a rotation (autocannon calls this). */
+  setupRequest?: (request: object) => HttpRequest;
+  /** M2 and M3: where the answer left the task, for the next request on it. */
+  onResponse?: (status: number, body: string) => void;
 }
 
-/** One pre-built POST /graphql per context: the load generator cycles through them. */
-export function requestsFor(shape: Shape, contexts: RequestContext[]): HttpRequest[] {
-  const query = operation(shape);
-  return contexts.map((ctx) => ({
+const isWork = (shape: Shape): shape is WorkShape => (WORK_SHAPES as readonly string[]).includes(shape);
+
+function post(query: string, token: string, variables: Record<string, unknown>): HttpRequest {
+  return {
     method: 'POST',
     path: '/graphql',
     headers: {
       'content-type': 'application/json',
       accept: 'application/json',
-      authorization: `Bearer ${ctx.token}`,
+      authorization: `Bearer ${token}`,
     },
-    body: JSON.stringify({ query, variables: variables(shape, ctx) }),
-  }));
+    body: JSON.stringify({ query, variables }),
+  };
+}
+
+/**
+ * One pre-built POST /graphql per context: the load generator cycles through them. M2 and M3:
+ * one request whose every sending is the next of its rotation, whatever the contexts.
+ */
+export function requestsFor(shape: Shape, contexts: RequestContext[]): HttpRequest[] {
+  const query = operation(shape);
+  if (isWork(shape)) {
+    const onResponse = (_status: number, body: string) => recordWork(shape, body);
+    // autocannon passes its own defaults (host, port) in `request`: they stay.
+    const setupRequest = (request: object): HttpRequest => {
+      const { token, variables } = nextWork(shape);
+      return { ...request, ...post(query, token, variables), onResponse };
+    };
+    // The placeholder is never sent: every sending builds its request with setupRequest.
+    return [{ ...post(query, '', {}), setupRequest, onResponse }];
+  }
+  return contexts.map((ctx) => post(query, ctx.token, variables(shape, ctx)));
+}
+
+/** The request as it is sent: the next of its rotation for M2 and M3. */
+export function sendable(request: HttpRequest): HttpRequest {
+  return request.setupRequest ? request.setupRequest({}) : request;
+}
+
+/**
+ * The soak's requests: every context's, interleaved. When the shapes hold reads and writes, 80% of
+ * the requests are reads and 20% writes (each read 4·W times and each write R times per context,
+ * for R reads and W writes), one write after every four reads; otherwise each shape once.
+ */
+export function mixedRequests(shapes: readonly Shape[], contexts: RequestContext[]): HttpRequest[] {
+  const reads = shapes.filter((shape) => shape.startsWith('q'));
+  const writes = shapes.filter((shape) => shape.startsWith('m'));
+  if (reads.length === 0 || writes.length === 0)
+    return contexts.flatMap((ctx) => shapes.flatMap((shape) => requestsFor(shape, [ctx])));
+  return contexts.flatMap((ctx) => {
+    const readList = Array.from({ length: 4 * writes.length }, () => reads).flat();
+    const writeList = Array.from({ length: reads.length }, () => writes).flat();
+    const list: Shape[] = [];
+    readList.forEach((shape, i) => {
+      list.push(shape);
+      if (i % 4 === 3) list.push(writeList[(i - 3) / 4] as Shape);
+    });
+    return list.flatMap((shape) => requestsFor(shape, [ctx]));
+  });
 }

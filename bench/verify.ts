@@ -1,14 +1,17 @@
 import pg from 'pg';
-import { operation, type RequestContext, requestsFor, type Shape, variables } from './shapes.js';
+import { operation, type RequestContext, requestsFor, type Shape, sendable, variables } from './shapes.js';
 
 type Json = Record<string, unknown>;
 type Edges<T> = { edges: { node: T }[] };
 
 async function post(url: string, shape: Shape, ctx: RequestContext, body?: string): Promise<Json> {
-  const [request] = requestsFor(shape, [ctx]);
-  if (!request) throw new Error('no request');
+  const [built] = requestsFor(shape, [ctx]);
+  if (!built) throw new Error('no request');
+  const request = sendable(built);
   const response = await fetch(url, { method: 'POST', headers: request.headers, body: body ?? request.body });
-  const json = (await response.json()) as Json;
+  const text = await response.text();
+  request.onResponse?.(response.status, text);
+  const json = JSON.parse(text) as Json;
   if (response.status !== 200 || json.errors) {
     throw new Error(`${shape}: HTTP ${response.status} ${JSON.stringify(json).slice(0, 300)}`);
   }
@@ -101,6 +104,21 @@ export async function verifyShapes(
         'm1: the task is stored in the token’s tenant, on the case',
         rows.length === 1 && rows[0].tenant_id === a.tenantId && rows[0].case_id === a.m1CaseId,
       );
+    }
+    for (const shape of ['m2', 'm3'] as const) {
+      if (!shapes.includes(shape)) continue;
+      type Moved = { task?: { id: string; status?: string; assignee?: { id: string } | null } };
+      const task = Object.values((await post(url, shape, a)) as Record<string, Moved>)[0]?.task;
+      const { rows } = await owner.query(
+        `SELECT t.status, t.assigned_to, (SELECT count(*)::int FROM events e WHERE e.entity_id = t.id) AS events
+         FROM tasks t WHERE t.id = $1`,
+        [task?.id],
+      );
+      const stored =
+        shape === 'm2'
+          ? rows[0]?.status === task?.status?.toLowerCase()
+          : (rows[0]?.assigned_to ?? null) === (task?.assignee?.id ?? null);
+      check(`${shape}: the answer is what is stored, with an event`, stored && rows[0]?.events > 0);
     }
     return passed;
   } finally {
