@@ -19,7 +19,7 @@ import { type ServerProcess, startServerProcess } from '../helpers/server-proces
 
 const run = promisify(execFile);
 const JWT = { issuer: 'production-install-test', audience: 'prior-auth-api' };
-/** The budget of docs/operations.md, "Production install": 388 MB before the dev tools left. */
+/** README.md, "What production installs": 423 MB (du) before the development tools left. */
 const NODE_MODULES_BUDGET_MB = 120;
 /** Development tools that must not reach production (each was there once). */
 const DEV_ONLY_PACKAGES = [
