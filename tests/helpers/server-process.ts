@@ -20,16 +20,27 @@ export interface ServerProcess {
   heap(): Promise<{ heapUsed: number; rss: number }>;
 }
 
+/** What runs: the repository's `src/index.ts` through tsx, or a build of it elsewhere. */
+export interface ServerProgram {
+  cwd: string;
+  /** Node's arguments after `nodeFlags`. */
+  args: string[];
+}
+
+const SOURCE_PROGRAM: ServerProgram = { cwd: process.cwd(), args: ['--import', 'tsx', 'src/index.ts'] };
+
 /**
- * Starts `src/index.ts` with `env` on a free port and waits for its `ready` line. `nodeFlags`
- * as `npm run start:prod` passes them (e.g. `--max-old-space-size=128`).
+ * Starts `src/index.ts` (or `program`) with `env` on a free port and waits for its `ready` line.
+ * `nodeFlags` as `npm run start:prod` passes them (e.g. `--max-old-space-size=128`).
  */
 export async function startServerProcess(
   databaseUrl: string,
   env: Record<string, string> = {},
   nodeFlags: string[] = [],
+  program: ServerProgram = SOURCE_PROGRAM,
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/index.ts'], {
+  const child = spawn(process.execPath, [...nodeFlags, ...program.args], {
+    cwd: program.cwd,
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'test',
