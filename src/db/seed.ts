@@ -203,8 +203,8 @@ async function seedTenant(
   for (let i = 0; i < CASES_PER_TENANT; i++) {
     const caseId = id('case', i);
     const daysAgo = CASES_PER_TENANT - i;
-    // One a day, the newest yesterday, at varied hours.
-    const createdAt = new Date(at(daysAgo).getTime() + (i % 12) * HOUR);
+    // One a day, the newest yesterday, at varied times of the day.
+    const createdAt = new Date(at(daysAgo).getTime() + (i % 12) * HOUR + ((i * 17) % 60) * MINUTE);
     const payer = PAYERS[i % PAYERS.length] as string;
     const status = CASE_STATUS_MIX[i % CASE_STATUS_MIX.length] as CaseStatus;
     // Decided cases were decided a while after they came in; pending ones are as created.
