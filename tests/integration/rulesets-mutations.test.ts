@@ -227,13 +227,15 @@ describe('setRulesetActive', () => {
     expect(await written()).toEqual(before);
   });
 
-  test('a malformed id is a top-level BAD_USER_INPUT (no ValidationError in this union)', async () => {
+  test('a malformed id is the ValidationError of input.id, as in every mutation', async () => {
     const before = await written();
     const res = await app.gql(SET_ACTIVE, { input: { id: 'nope', isActive: true } });
-    expect(res.body.data).toBeNull();
-    expect(res.body.errors?.map((e) => [e.extensions?.code, e.path])).toEqual([
-      ['BAD_USER_INPUT', ['setRulesetActive']],
-    ]);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data?.setRulesetActive).toEqual({
+      __typename: 'ValidationError',
+      code: 'VALIDATION',
+      message: 'Invalid input: id: Not a Ruleset ID',
+    });
     expect(await written()).toEqual(before);
   });
 });

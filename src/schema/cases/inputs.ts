@@ -268,6 +268,10 @@ export const RemoveCaseCodeInput = builder.inputType('RemoveCaseCodeInput', {
   fields: (t) => ({ id: t.id({ required: true }) }),
 });
 
+export const removeCaseCodeSchema = z.object({ id: globalIdOf('CaseCode') });
+
 export const DeleteCaseInput = builder.inputType('DeleteCaseInput', {
   fields: (t) => ({ id: t.id({ required: true }) }),
 });
+
+export const deleteCaseSchema = z.object({ id: globalIdOf('Case') });

@@ -9,7 +9,6 @@ import {
   transitionCaseStatus,
   updateCase,
 } from '../../services/cases.js';
-import { rowIdFromGlobalId } from '../common/node.js';
 import { parseInput } from '../common/validation.js';
 import {
   AddCaseCodeInput,
@@ -17,7 +16,9 @@ import {
   CreateCaseInput,
   createCaseSchema,
   DeleteCaseInput,
+  deleteCaseSchema,
   RemoveCaseCodeInput,
+  removeCaseCodeSchema,
   TransitionCaseStatusInput,
   transitionCaseStatusSchema,
   UpdateCaseInput,
@@ -120,23 +121,28 @@ builder.mutationFields((t) => ({
   removeCaseCode: t.field({
     type: RemoveCaseCodePayload,
     authScopes: { can: 'caseCode:remove' },
-    errors: { types: [NotFoundError], directResult: true, union: { name: 'RemoveCaseCodeResult' } },
-    // No ValidationError in this union: a malformed ID is a top-level BAD_USER_INPUT.
+    errors: {
+      types: [ValidationError, NotFoundError],
+      directResult: true,
+      union: { name: 'RemoveCaseCodeResult' },
+    },
     args: { input: t.arg({ type: RemoveCaseCodeInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const code = await removeCaseCode(ctx.db, ctx.actor, {
-        id: rowIdFromGlobalId(input.id, 'CaseCode', 'input.id'),
-      });
+    resolve: async (_root, args, ctx) => {
+      const code = await removeCaseCode(ctx.db, ctx.actor, parseInput(removeCaseCodeSchema, args.input));
       return { caseId: code.caseId, removedId: encodeGlobalID('CaseCode', code.id) };
     },
   }),
   deleteCase: t.field({
     type: DeleteCasePayload,
     authScopes: { can: 'case:delete' },
-    errors: { types: [NotFoundError], directResult: true, union: { name: 'DeleteCaseResult' } },
+    errors: {
+      types: [ValidationError, NotFoundError],
+      directResult: true,
+      union: { name: 'DeleteCaseResult' },
+    },
     args: { input: t.arg({ type: DeleteCaseInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const id = await deleteCase(ctx.db, ctx.actor, { id: rowIdFromGlobalId(input.id, 'Case', 'input.id') });
+    resolve: async (_root, args, ctx) => {
+      const id = await deleteCase(ctx.db, ctx.actor, parseInput(deleteCaseSchema, args.input));
       return { deletedId: encodeGlobalID('Case', id) };
     },
   }),

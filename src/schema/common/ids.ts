@@ -12,12 +12,23 @@ export function decodeRowId(globalId: string, typename: string): string | undefi
   }
 }
 
-/** Mutation inputs: a global ID of `typename`, decoded to its row id; anything else is a field error. */
+/**
+ * "a Case", "an Ingestion", "a User": the article the messages about a type's IDs need. By the
+ * first sound: a leading U is read "you" in the type names here (User), so it takes "a".
+ */
+export function withArticle(typename: string): string {
+  return `${/^[AEIO]/.test(typename) ? 'an' : 'a'} ${typename}`;
+}
+
+/**
+ * Mutation inputs: a global ID of `typename`, decoded to its row id; anything else (not a global
+ * ID, another type's, a key that is not a UUID, empty) is a field error of the input's field.
+ */
 export function globalIdOf(typename: string) {
   return z.string().transform((value, ctx) => {
     const id = decodeRowId(value, typename);
     if (!id) {
-      ctx.addIssue({ code: 'custom', message: `Not a ${typename} ID` });
+      ctx.addIssue({ code: 'custom', message: `Not ${withArticle(typename)} ID` });
       return z.NEVER;
     }
     return id;

@@ -128,3 +128,5 @@ export const SetRulesetActiveInput = builder.inputType('SetRulesetActiveInput', 
     }),
   }),
 });
+
+export const setRulesetActiveSchema = z.object({ id: globalIdOf('Ruleset'), isActive: z.boolean() });

@@ -1,12 +1,12 @@
 import { builder } from '../../builder.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { createRuleset, setRulesetActive, updateRuleset } from '../../services/rulesets.js';
-import { rowIdFromGlobalId } from '../common/node.js';
 import { parseInput } from '../common/validation.js';
 import {
   CreateRulesetInput,
   createRulesetSchema,
   SetRulesetActiveInput,
+  setRulesetActiveSchema,
   UpdateRulesetInput,
   updateRulesetSchema,
 } from './inputs.js';
@@ -63,17 +63,17 @@ builder.mutationFields((t) => ({
     type: rulesetPayload('SetRulesetActivePayload'),
     authScopes: { can: 'ruleset:setActive' },
     errors: {
-      types: [NotFoundError, ConflictError],
+      types: [NotFoundError, ConflictError, ValidationError],
       directResult: true,
       union: { name: 'SetRulesetActiveResult' },
     },
-    // No ValidationError in this union: a malformed ID is a top-level BAD_USER_INPUT.
     args: { input: t.arg({ type: SetRulesetActiveInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const ruleset = await setRulesetActive(ctx.db, ctx.actor, {
-        id: rowIdFromGlobalId(input.id, 'Ruleset', 'input.id'),
-        isActive: input.isActive,
-      });
+    resolve: async (_root, args, ctx) => {
+      const ruleset = await setRulesetActive(
+        ctx.db,
+        ctx.actor,
+        parseInput(setRulesetActiveSchema, args.input),
+      );
       forgetMatchingRulesets(ctx);
       return { rulesetId: ruleset.id };
     },

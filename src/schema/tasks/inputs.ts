@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { builder } from '../../builder.js';
-import { OPEN_TASK_STATUSES, PRIORITIES } from '../../domain/vocabulary.js';
+import { OPEN_TASK_STATUSES, PRIORITIES, TASK_STATUSES } from '../../domain/vocabulary.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { Priority, TaskStatus } from '../common/enums.js';
 import { globalIdOf } from '../common/ids.js';
@@ -183,6 +183,14 @@ export const TransitionTaskStatusInput = builder.inputType('TransitionTaskStatus
   }),
 });
 
+export const transitionTaskStatusSchema = z.object({
+  id: globalIdOf('Task'),
+  status: z.enum(TASK_STATUSES),
+  expectedUpdatedAt: z.date().nullish(),
+});
+
 export const DeleteTaskInput = builder.inputType('DeleteTaskInput', {
   fields: (t) => ({ id: t.id({ required: true }) }),
 });
+
+export const deleteTaskSchema = z.object({ id: globalIdOf('Task') });

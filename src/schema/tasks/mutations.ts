@@ -8,7 +8,6 @@ import {
   transitionTaskStatus,
   updateTask,
 } from '../../services/tasks.js';
-import { rowIdFromGlobalId } from '../common/node.js';
 import { parseInput } from '../common/validation.js';
 import {
   AssignTaskInput,
@@ -16,7 +15,9 @@ import {
   CreateTaskInput,
   createTaskSchema,
   DeleteTaskInput,
+  deleteTaskSchema,
   TransitionTaskStatusInput,
+  transitionTaskStatusSchema,
   UpdateTaskInput,
   updateTaskSchema,
 } from './inputs.js';
@@ -85,28 +86,31 @@ builder.mutationFields((t) => ({
     type: taskPayload('TransitionTaskStatusPayload'),
     authScopes: { can: 'task:transition' },
     errors: {
-      types: [NotFoundError, InvalidTransitionError, ConflictError],
+      types: [NotFoundError, InvalidTransitionError, ConflictError, ValidationError],
       directResult: true,
       union: { name: 'TransitionTaskStatusResult' },
     },
-    // No ValidationError in this union: a malformed ID is a top-level BAD_USER_INPUT.
     args: { input: t.arg({ type: TransitionTaskStatusInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const task = await transitionTaskStatus(ctx.db, ctx.actor, {
-        id: rowIdFromGlobalId(input.id, 'Task', 'input.id'),
-        status: input.status,
-        expectedUpdatedAt: input.expectedUpdatedAt,
-      });
+    resolve: async (_root, args, ctx) => {
+      const task = await transitionTaskStatus(
+        ctx.db,
+        ctx.actor,
+        parseInput(transitionTaskStatusSchema, args.input),
+      );
       return { taskId: task.id };
     },
   }),
   deleteTask: t.field({
     type: DeleteTaskPayload,
     authScopes: { can: 'task:delete' },
-    errors: { types: [NotFoundError], directResult: true, union: { name: 'DeleteTaskResult' } },
+    errors: {
+      types: [ValidationError, NotFoundError],
+      directResult: true,
+      union: { name: 'DeleteTaskResult' },
+    },
     args: { input: t.arg({ type: DeleteTaskInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const id = await deleteTask(ctx.db, ctx.actor, { id: rowIdFromGlobalId(input.id, 'Task', 'input.id') });
+    resolve: async (_root, args, ctx) => {
+      const id = await deleteTask(ctx.db, ctx.actor, parseInput(deleteTaskSchema, args.input));
       return { deletedId: encodeGlobalID('Task', id) };
     },
   }),
