@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type OperationDefinitionNode, parse, print, validate } from 'graphql';
+import { getVariableValues, Kind, type OperationDefinitionNode, parse, print, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { exampleTabs } from '../../src/graphiql.js';
 import { schema } from '../../src/schema/index.js';
@@ -206,7 +206,17 @@ describe('docs/examples', () => {
     for (const tab of tabs) {
       expect(operationNames(tab.query)).toEqual([tab.name]);
       expect(validate(schema, parse(tab.query)).map((error) => error.message)).toEqual([]);
-      if (tab.variables !== undefined) expect(() => JSON.parse(tab.variables ?? '')).not.toThrow();
+      // Its variables (placeholders included) are values of the operation's variable types.
+      const operation = parse(tab.query).definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+      const coerced = getVariableValues(
+        schema,
+        operation?.variableDefinitions ?? [],
+        JSON.parse(tab.variables ?? '{}'),
+      );
+      expect(
+        coerced.errors?.map((error) => error.message),
+        tab.name,
+      ).toBeUndefined();
     }
     expect(exampleTabs(join(EXAMPLES_DIR, 'missing'))).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { exampleTabs } from '../../src/graphiql.js';
 import { GRAPHIQL_ASSETS_PATH } from '../../src/plugins/graphiql-page.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -83,6 +84,23 @@ describe('development: signed in for a browser on this machine', () => {
       const missing = await fetch(`${base}${path}`);
       expect(missing.status, path).toBe(404);
       expect(missing.headers.get('cache-control')).toBe('no-store');
+    }
+  });
+
+  test('every tab whose variables name no placeholder runs as it is, on the seeded data', async () => {
+    const runnable = exampleTabs().filter((tab) => !tab.variables?.includes('"<'));
+    expect(runnable.map((tab) => tab.name)).toEqual(
+      expect.arrayContaining(['CaseList', 'Dashboard', 'Me', 'MyTasks', 'CreateCase', 'CreateRuleset']),
+    );
+    for (const tab of runnable) {
+      const { status, body } = await app.gql(tab.query, JSON.parse(tab.variables ?? '{}'));
+      expect(status, tab.name).toBe(200);
+      expect(body.errors, tab.name).toBeUndefined();
+      // A mutation's union answers its payload, not one of its errors.
+      for (const value of Object.values(body.data ?? {})) {
+        const typename = (value as { __typename?: string }).__typename;
+        if (tab.kind === 'mutation') expect(typename, tab.name).toMatch(/Payload$/);
+      }
     }
   });
 
