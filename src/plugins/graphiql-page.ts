@@ -48,6 +48,20 @@ const scriptJson = (value: unknown) => JSON.stringify(value).replaceAll('<', '\\
 
 const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/**
+ * On a reload GraphiQL activates the stored tab whose query and variables are the page's, and adds
+ * a tab when none is: without this, an empty "<untitled>" tab on every reload, or a copy of the
+ * tab whose query yoga put in the URL (`?query=`), minus its variables. So the page's are those of
+ * the tab the browser has open, or of the stored tab with the URL's query; a link with a query
+ * no tab has still opens it in a new tab.
+ */
+const REOPEN_TAB = `try {
+  const stored = JSON.parse(localStorage.getItem('graphiql:tabState') ?? 'null');
+  const linked = new URL(location.href).searchParams.get('query');
+  const tab = linked ? stored?.tabs?.find((t) => t.query === linked) : stored?.tabs?.[stored.activeTabIndex];
+  if (tab) Object.assign(options, { query: tab.query ?? undefined, variables: tab.variables ?? undefined });
+} catch {}`;
+
 /** Yoga's `renderGraphiQL`: the page itself, a few hundred bytes besides the options. */
 export function renderGraphiQLPage(options: GraphiQLOptions): string {
   const title = escapeHtml(options.title ?? 'GraphiQL');
@@ -67,7 +81,11 @@ const workers = ${scriptJson(WORKERS)};
 self.MonacoEnvironment = { globalAPI: false, getWorkerUrl: (_id, label) => workers[label] ?? workers.editorWorkerService };
 </script>
 <script src="${GRAPHIQL_ASSETS_PATH}graphiql.js"></script>
-<script>YogaGraphiQL.renderYogaGraphiQL(document.getElementById('root'), ${scriptJson(options)});</script>
+<script>
+const options = ${scriptJson(options)};
+${REOPEN_TAB}
+YogaGraphiQL.renderYogaGraphiQL(document.getElementById('root'), options);
+</script>
 </body>
 </html>
 `;

@@ -21,9 +21,9 @@ async function stop(app: TestApp | undefined): Promise<void> {
   await app?.close();
 }
 
-/** The JSON of `renderYogaGraphiQL(root, …)` in the page: what GraphiQL is given. */
+/** The JSON of `const options = …` in the page: what GraphiQL is given. */
 function pageOptions(html: string): { headers: string; defaultTabs: { query: string; headers: string }[] } {
-  const json = /renderYogaGraphiQL\(document\.getElementById\('root'\), (.*)\);<\/script>/.exec(html)?.[1];
+  const json = /\nconst options = (.*);\n/.exec(html)?.[1];
   if (!json) throw new Error('no GraphiQL options in the page');
   return JSON.parse(json);
 }
