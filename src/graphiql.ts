@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Kind, parse } from 'graphql';
+import type { GraphiQLOptions } from 'graphql-yoga';
 
 /**
  * docs/examples/ beside src/ and beside dist/ alike (src/graphiql.ts and dist/graphiql.js are both
@@ -7,26 +9,74 @@ import { join, resolve } from 'node:path';
  */
 const EXAMPLES_DIR = resolve(import.meta.dirname, '../docs/examples');
 
-const HEADER = [
-  '# Example operations from docs/examples/, the ones the typed test client is generated from.',
-  '# Pick one with the run button; put a token in the Authorization header (npm run token).',
-];
+/** The first tab: a query that runs as it is, on any data, seeded or not. */
+const FIRST_EXAMPLE = 'CaseList';
+
+export interface ExampleTab {
+  /** The file name without `.graphql`, which is also its operation's name. */
+  name: string;
+  kind: 'query' | 'mutation' | 'subscription';
+  query: string;
+  /** `<name>.variables.json` beside it, when there is one: JSON text, as GraphiQL shows it. */
+  variables?: string;
+}
 
 /**
- * GraphiQL's default document: every `*.graphql` file of docs/examples/, in file-name order, under
- * a short comment header. Read once, when called (at server start). Returns '' when the directory
- * is missing or holds no examples (e.g. an image built without docs/), so GraphiQL opens empty.
+ * One tab per `*.graphql` file of docs/examples/: FIRST_EXAMPLE, then the other queries, then the
+ * mutations, each group in file-name order. Read once, when called (at server start). Empty when
+ * the directory is missing (e.g. an image built without docs/), so GraphiQL opens with its own.
  */
-export function graphiqlDefaultQuery(dir: string = EXAMPLES_DIR): string {
+export function exampleTabs(dir: string = EXAMPLES_DIR): ExampleTab[] {
   let files: string[];
   try {
     files = readdirSync(dir).filter((name) => name.endsWith('.graphql'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return '';
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw error;
   }
-  if (files.length === 0) return '';
-  const operations = files.sort().map((name) => readFileSync(join(dir, name), 'utf8').trim());
-  return `${[HEADER.join('\n'), ...operations].join('\n\n')}\n`;
+  const tabs = files.map((file): ExampleTab => {
+    const name = file.slice(0, -'.graphql'.length);
+    const query = `${readFileSync(join(dir, file), 'utf8').trim()}\n`;
+    const operation = parse(query).definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+    return {
+      name,
+      kind: operation?.operation ?? 'query',
+      query,
+      variables: readOptional(join(dir, `${name}.variables.json`))?.trim(),
+    };
+  });
+  const rank = (tab: ExampleTab) => (tab.name === FIRST_EXAMPLE ? 0 : tab.kind === 'query' ? 1 : 2);
+  return tabs.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+}
+
+function readOptional(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Where the token goes, when the server has none to give. */
+const TOKEN_PLACEHOLDER = 'Bearer <token printed by npm start, or npm run token>';
+
+/**
+ * GraphiQL's options: the examples as tabs and an Authorization header in each, with `token`
+ * when given (a development server's, for a browser on this machine: src/server.ts decides),
+ * else a placeholder. Headers are never written to the browser's storage: a token stays in the
+ * page it came with, and the next start's page brings a fresh one.
+ */
+export function graphiqlOptions(tabs: readonly ExampleTab[], token: string | undefined): GraphiQLOptions {
+  const headers = JSON.stringify({ Authorization: token ? `Bearer ${token}` : TOKEN_PLACEHOLDER }, null, 2);
+  return {
+    title: 'Prior-auth API',
+    defaultTabs: tabs.map((tab) => ({ query: tab.query, variables: tab.variables ?? null, headers })),
+    // What GraphiQL opens with when there are no tabs, and a new tab's headers.
+    defaultQuery: tabs[0]?.query,
+    headers,
+    defaultHeaders: headers,
+    shouldPersistHeaders: false,
+  };
 }

@@ -113,6 +113,7 @@ async function main(): Promise<void> {
       );
     },
   });
+  const development = database.embedded ? await developmentToken(config, database.jwtKey) : undefined;
   const server = createServer({
     config,
     prisma,
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
     logger,
     verifyToken,
     memberIdHashKey: database.memberIdHashKey,
+    graphiqlToken: development?.token,
   });
   const { http } = server;
   const connections = trackConnections(http);
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
   logger.info({ url, ms: Date.now() - started }, 'ready');
-  if (database.embedded) await printDevelopmentToken(url, config, database.jwtKey);
+  if (database.embedded) printDevelopmentToken(url, config, development);
 
   // The first SIGINT or SIGTERM drains, in three bounded steps that always end in an exit:
   // 1. HTTP: no new connections, /readyz 503, in-flight requests finish (SHUTDOWN_GRACE_MS) with
@@ -197,21 +199,37 @@ function exitAfterLogs(logger: Logger, code: number): void {
 /** Time the embedded PostgreSQL gets to stop, beyond the drain's own bounds. */
 const FORCED_EXIT_MARGIN_MS = 5_000;
 
-/** Development only: a token for the seeded admin, to paste into GraphiQL's headers. */
-async function printDevelopmentToken(url: string, config: Config, key: JwtKeySource): Promise<void> {
-  if (key.kind !== 'secret') {
-    // Only a shared secret can sign here; with a public key, tokens come from the identity provider.
+/**
+ * Development only: a token for the seeded admin, signed with the development secret; none with a
+ * public key or JWKS (only the identity provider signs then).
+ */
+async function developmentToken(
+  config: Config,
+  key: JwtKeySource,
+): Promise<{ email: string; token: string } | undefined> {
+  if (key.kind !== 'secret') return undefined;
+  const email = seedEmail('admin', 'test-clinic');
+  const identity = seedIdentity(email);
+  if (!identity) return undefined;
+  return { email, token: await signToken(key.secret, identity, { ...config.jwt, expiresIn: '12h' }) };
+}
+
+/** Where GraphiQL is, and the token its page holds (for other clients: curl, a frontend). */
+function printDevelopmentToken(
+  url: string,
+  config: Config,
+  development: { email: string; token: string } | undefined,
+): void {
+  if (!development) {
     process.stdout.write(
       `\nGraphiQL: ${url}\nTokens come from your identity provider (docs/identity-providers.md).\n\n`,
     );
     return;
   }
-  const email = seedEmail('admin', 'test-clinic');
-  const identity = seedIdentity(email);
-  if (!identity) return;
-  const token = await signToken(key.secret, identity, { ...config.jwt, expiresIn: '12h' });
+  const { email, token } = development;
+  const signedIn = config.graphiql ? ` (signed in as ${email} for a browser on this machine)` : '';
   process.stdout.write(
-    `\nGraphiQL: ${url}\nHeaders for ${email} (valid 12 h; more with: npm run --silent token -- --email <email>):\n` +
+    `\nGraphiQL: ${url}${signedIn}\nHeaders for ${email} (valid 12 h; more with: npm run --silent token -- --email <email>):\n` +
       `{ "Authorization": "Bearer ${token}" }\n\n`,
   );
 }

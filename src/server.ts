@@ -2,19 +2,21 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { TokenVerifier } from './auth/jwt.js';
 import type { Config } from './config.js';
-import type { PipelinePlugin } from './context.js';
+import type { PipelinePlugin, ServerContext } from './context.js';
 import { createReadinessCheck, type ReadinessCheck } from './db/readiness.js';
 import type { PrismaClient } from './generated/prisma/client.js';
-import { graphiqlDefaultQuery } from './graphiql.js';
+import { exampleTabs, graphiqlOptions } from './graphiql.js';
 import type { Logger } from './logger.js';
 import { useAuthentication } from './plugins/authentication.js';
 import { useCors } from './plugins/cors.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { useErrorMasking } from './plugins/error-masking.js';
 import { useTenantExecutor } from './plugins/executor.js';
+import { renderGraphiQLPage, useGraphiQLAssets } from './plugins/graphiql-page.js';
 import { useBodyLimit, useDocumentSizeLimit, useOperationLimits, useParseLimits } from './plugins/limits.js';
 import { useRequestLog } from './plugins/request-log.js';
 import { useParamsCheck } from './plugins/request-params.js';
+import { useRootPage } from './plugins/root-page.js';
 import { useSchemaPrivacy } from './plugins/schema-privacy.js';
 import { schema } from './schema/index.js';
 
@@ -36,6 +38,11 @@ export interface ServerDeps {
    * that every plugin applies to every kind of request (tests/integration/pipeline.test.ts).
    */
   observePlugin?: (name: string, plugin: object) => object;
+  /**
+   * Development only: the token src/index.ts prints, put in GraphiQL's headers for a browser on
+   * this machine. Ignored in production.
+   */
+  graphiqlToken?: string;
 }
 
 export interface AppServer {
@@ -60,6 +67,9 @@ export function createServer(deps: ServerDeps): AppServer {
     // First: it gives the request its id and times it.
     ['requestLog', useRequestLog(logger)],
     ['healthChecks', useHealthChecks(readiness, state)],
+    ['rootPage', useRootPage({ graphiql: config.graphiql })],
+    // Before authentication: a script tag sends no token.
+    ['graphiqlAssets', config.graphiql && useGraphiQLAssets()],
     ['cors', config.corsOrigins.length > 0 && useCors(config.corsOrigins)],
     ['bodyLimit', useBodyLimit(config.limits.bodyBytes)],
     ['paramsCheck', useParamsCheck()],
@@ -81,22 +91,19 @@ export function createServer(deps: ServerDeps): AppServer {
     ['schemaPrivacy', !config.introspection && useSchemaPrivacy()],
     ['documentCache', documentCaches.plugin as PipelinePlugin],
   ];
+  const tabs = config.graphiql ? exampleTabs() : [];
+  const token = config.env === 'production' ? undefined : deps.graphiqlToken;
+  // A development server on HOST=0.0.0.0 must not hand its admin token to the whole network.
+  const signedIn = (server: ServerContext | undefined) =>
+    token && isLoopback(server?.req?.socket.remoteAddress) ? token : undefined;
   const observe = deps.observePlugin ?? ((_name: string, plugin: object) => plugin);
   const yoga = createYoga<object, object>({
     schema,
     logging: logger.child({ component: 'yoga' }),
-    graphiql: config.graphiql
-      ? {
-          title: 'Prior-auth API',
-          // The operations of docs/examples, and where the token goes.
-          defaultQuery: graphiqlDefaultQuery(),
-          headers: JSON.stringify(
-            { Authorization: 'Bearer <token printed by npm start, or npm run token>' },
-            null,
-            2,
-          ),
-        }
-      : false,
+    graphiql:
+      config.graphiql &&
+      ((_request, server) => graphiqlOptions(tabs, signedIn(server as ServerContext | undefined))),
+    renderGraphiQL: renderGraphiQLPage,
     landingPage: false,
     // src/plugins/cors.ts, when CORS_ORIGINS lists origins; yoga's own is never used.
     cors: false,
@@ -116,6 +123,13 @@ export function createServer(deps: ServerDeps): AppServer {
     },
     close: () => readiness.close(),
   };
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6; false without a socket (`yoga.fetch`). */
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const ipv4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return ipv4.startsWith('127.') || address === '::1';
 }
 
 /**

@@ -61,6 +61,8 @@ export interface TestAppOptions {
   logStream?: DestinationStream;
   /** Wraps each plugin of the server by name (src/server.ts, `observePlugin`). */
   observePlugin?: (name: string, plugin: object) => object;
+  /** A seeded user whose token GraphiQL's headers hold, as `npm start` does for the admin. */
+  graphiqlSignedInAs?: string;
 }
 
 /**
@@ -95,6 +97,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     preparedStatements: { max: config.preparedStatementsMax },
   });
   const verifyToken = await createTokenVerifier({ ...config.jwt, key: config.jwt.key });
+  const token = async (email: string) => {
+    const identity = seedIdentity(email);
+    if (!identity) throw new Error(`not a seeded user: ${email}`);
+    if (!jwt.secret) throw new Error("token(): this app has no secret; sign with the test's own key");
+    return signToken(jwt.secret, identity, config.jwt);
+  };
   const server = createServer({
     config,
     prisma,
@@ -103,15 +111,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     verifyToken,
     memberIdHashKey: TEST_MEMBER_ID_HASH_KEY,
     observePlugin: options.observePlugin,
+    graphiqlToken: options.graphiqlSignedInAs && (await token(options.graphiqlSignedInAs)),
   });
   const { yoga, http } = server;
 
-  const token = async (email: string) => {
-    const identity = seedIdentity(email);
-    if (!identity) throw new Error(`not a seeded user: ${email}`);
-    if (!jwt.secret) throw new Error("token(): this app has no secret; sign with the test's own key");
-    return signToken(jwt.secret, identity, config.jwt);
-  };
   const fetch = async (path: string, init?: RequestInit) =>
     yoga.fetch(`http://localhost${path}`, init ?? {}, {});
   return {

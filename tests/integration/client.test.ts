@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type OperationDefinitionNode, parse, print, validate } from 'graphql';
+import { getVariableValues, Kind, type OperationDefinitionNode, parse, print, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { graphiqlDefaultQuery } from '../../src/graphiql.js';
+import { exampleTabs } from '../../src/graphiql.js';
 import { schema } from '../../src/schema/index.js';
 import * as generatedModule from '../generated/graphql/graphql.js';
 import {
@@ -197,12 +197,28 @@ describe('docs/examples', () => {
     }
   });
 
-  test("GraphiQL's default document holds every example and validates against the schema", () => {
-    const text = graphiqlDefaultQuery();
-    expect(text.startsWith('#')).toBe(true);
-    expect(operationNames(text).sort()).toEqual([...generated.keys()].sort());
-    expect(validate(schema, parse(text)).map((error) => error.message)).toEqual([]);
-    expect(graphiqlDefaultQuery(join(EXAMPLES_DIR, 'missing'))).toBe('');
+  test("GraphiQL's tabs: every example, CaseList first, queries before mutations, all valid", () => {
+    const tabs = exampleTabs();
+    expect(tabs.map((tab) => tab.name).sort()).toEqual([...generated.keys()].sort());
+    expect(tabs[0]?.name).toBe('CaseList');
+    const kinds = tabs.map((tab) => tab.kind);
+    expect(kinds.lastIndexOf('query')).toBeLessThan(kinds.indexOf('mutation'));
+    for (const tab of tabs) {
+      expect(operationNames(tab.query)).toEqual([tab.name]);
+      expect(validate(schema, parse(tab.query)).map((error) => error.message)).toEqual([]);
+      // Its variables (placeholders included) are values of the operation's variable types.
+      const operation = parse(tab.query).definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+      const coerced = getVariableValues(
+        schema,
+        operation?.variableDefinitions ?? [],
+        JSON.parse(tab.variables ?? '{}'),
+      );
+      expect(
+        coerced.errors?.map((error) => error.message),
+        tab.name,
+      ).toBeUndefined();
+    }
+    expect(exampleTabs(join(EXAMPLES_DIR, 'missing'))).toEqual([]);
   });
 });
 
