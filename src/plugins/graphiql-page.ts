@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
+import { ConfigError } from '../config.js';
 
 /**
  * GraphiQL without a CDN: its page loads its script, style sheet, icon and editor workers from
@@ -9,8 +10,21 @@ import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
  * yoga's own page loads from unpkg). Under /graphql so that a proxy forwarding only /graphql
  * forwards them too; the package version in the path lets browsers keep them for a year.
  */
-const VERSION: string = createRequire(import.meta.url)('@graphql-yoga/render-graphiql/package.json').version;
-export const GRAPHIQL_ASSETS_PATH = `/graphql/assets/${VERSION}/`;
+const VERSION = installedVersion();
+export const GRAPHIQL_ASSETS_PATH = `/graphql/assets/${VERSION ?? 'none'}/`;
+
+/**
+ * The package's version, or null where it is not installed: it is a development dependency (its
+ * 18 MB would be a seventh of a production install, whose GraphiQL is off unless GRAPHIQL=true).
+ */
+function installedVersion(): string | null {
+  try {
+    return createRequire(import.meta.url)('@graphql-yoga/render-graphiql/package.json').version;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return null;
+    throw error;
+  }
+}
 
 const gzip = promisify(gzipCallback);
 
@@ -106,6 +120,12 @@ interface Encoded {
  * asset is encoded once, gzip when the browser takes it (the script is 5 MB, 1.4 MB gzipped).
  */
 export function useGraphiQLAssets(): Plugin {
+  if (VERSION === null) {
+    throw new ConfigError(
+      'GRAPHIQL is on, but GraphiQL is not installed (a production install, npm ci --omit=dev, leaves it out): ' +
+        'set GRAPHIQL=false, or install it beside the server with npm install --no-save @graphql-yoga/render-graphiql@<the version of graphql-yoga>',
+    );
+  }
   let bundle: Promise<Bundle> | undefined;
   const encoded = new Map<string, Encoded>();
   const load = async (name: string, asset: Asset): Promise<Encoded> => {

@@ -125,3 +125,27 @@ test('without DATABASE_URL, a production install refuses in one line (no embedde
   ]);
   expect(existsSync(path.join(dir, '.data'))).toBe(false);
 });
+
+test('GRAPHIQL=true in a production install refuses in one line (GraphiQL is a development dependency)', async () => {
+  const failure = (await run(process.execPath, ['dist/index.js'], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PORT: '0',
+      DATABASE_URL: db.runtimeUrl,
+      JWT_SECRET: TEST_JWT_SECRET,
+      JWT_ISSUER: JWT.issuer,
+      JWT_AUDIENCE: JWT.audience,
+      MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
+      GRAPHIQL: 'true',
+    },
+  }).then(
+    () => ({ code: 0, stderr: '' }),
+    (error: { code: number; stderr: string }) => error,
+  )) as { code: number; stderr: string };
+  expect(failure.code).toBe(1);
+  expect(failure.stderr.trim().split('\n')).toEqual([
+    expect.stringMatching(/^GRAPHIQL is on, but GraphiQL is not installed .*set GRAPHIQL=false/),
+  ]);
+});
