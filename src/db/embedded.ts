@@ -111,6 +111,7 @@ export async function startEmbeddedPostgres(options: {
     onLog: remember,
     onError: remember,
   });
+  runInOwnSession(server);
   if (!existsSync(path.join(options.dir, 'PG_VERSION'))) {
     await server.initialise().catch((error: unknown) => {
       throw new StartupError(
@@ -139,6 +140,19 @@ export async function startEmbeddedPostgres(options: {
 }
 
 const RECENT_LINES = 50;
+
+/**
+ * PostgreSQL in a session (and process group) of its own. A terminal's Ctrl-C goes to its whole
+ * foreground group: PostgreSQL would take it as a fast shutdown and close the connections of the
+ * requests the server is still draining (503s, a "connection broke" line). The server stops it
+ * itself, last. The package has no option for it, but builds the options of its spawns (initdb,
+ * postgres) from getUidAndGid (the `postgres` user's ids when run as root), wrapped here.
+ */
+function runInOwnSession(server: EmbeddedPostgres): void {
+  const internals = server as unknown as { getUidAndGid(): Promise<object> };
+  const ids = internals.getUidAndGid.bind(server);
+  internals.getUidAndGid = async () => ({ ...(await ids()), detached: true });
+}
 
 /**
  * Stops the cluster; done already if PostgreSQL has exited (a Ctrl-C in a terminal reaches it

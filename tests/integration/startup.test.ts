@@ -52,6 +52,12 @@ function postmastersOf(dir: string): number[] {
     .map(Number);
 }
 
+/** Field 5 of /proc/<pid>/stat, after the command name in parentheses. */
+function processGroupOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
 /** Line 1 of postmaster.pid: the postmaster's pid; line 4: its port. */
 function lockFile(dir: string): { pid: number; port: number } {
   const lines = readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n');
@@ -69,6 +75,9 @@ test('a second server on the same DATA_DIR, or on a port in use, is refused in o
   try {
     const held = lockFile(dataDir);
     expect(postmastersOf(dataDir)).toEqual([held.pid]);
+    // A terminal's Ctrl-C reaches its foreground process group: not PostgreSQL's, which the
+    // server stops itself once its requests are done.
+    expect(processGroupOf(held.pid)).not.toBe(processGroupOf(first.child.pid ?? 0));
 
     const second = await runServerToExit('', embedded());
     expect(second.code).toBe(1);
