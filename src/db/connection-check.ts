@@ -54,7 +54,7 @@ export function connectionFailure(error: unknown, url: string, timeoutMs: number
       'port in DATABASE_URL, and that no firewall drops the connection'
     );
   }
-  return `Cannot connect to ${at}: ${describeFailure(error, timeoutMs)}`;
+  return `Cannot connect to ${at}: ${describeFailure(error, timeoutMs)}: check that DATABASE_URL names a PostgreSQL server and its port`;
 }
 
 /** Where DATABASE_URL points, with node-postgres' defaults for what it leaves out. */
