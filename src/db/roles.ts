@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { StartupError } from '../startup-error.js';
 
 /** The NOLOGIN role the migrations grant the runtime privileges to. */
 export const APP_ROLE = 'prior_auth_app';
@@ -49,7 +50,7 @@ export async function assertRoleRespectsRls(query: (sql: string) => Promise<Role
         WHERE t.schemaname = current_schema() AND t.tablename IN ('cases', 'tasks', 'users')
           AND pg_has_role(current_user, t.tableowner, 'USAGE')) AS "ownedTables"
     FROM pg_roles r WHERE r.rolname = current_user`);
-  if (!facts) throw new Error('Cannot read the database role of DATABASE_URL');
+  if (!facts) throw new StartupError('Cannot read the database role of DATABASE_URL');
   const problem = facts.superuser
     ? 'is a superuser'
     : facts.bypassRls
@@ -58,7 +59,7 @@ export async function assertRoleRespectsRls(query: (sql: string) => Promise<Role
         ? `owns the tables (${facts.ownedTables})`
         : undefined;
   if (problem) {
-    throw new Error(
+    throw new StartupError(
       `Refusing to start: DATABASE_URL's role "${facts.role}" ${problem}, so row-level security would not ` +
         `isolate tenants. Connect as a login role that is only a member of ${APP_ROLE} (see README, "Database roles").`,
     );

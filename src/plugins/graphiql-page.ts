@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
-import { ConfigError } from '../config.js';
+import { StartupError } from '../startup-error.js';
 
 /**
  * GraphiQL without a CDN: its page loads its script, style sheet, icon and editor workers from
@@ -121,7 +121,7 @@ interface Encoded {
  */
 export function useGraphiQLAssets(): Plugin {
   if (VERSION === null) {
-    throw new ConfigError(
+    throw new StartupError(
       'GRAPHIQL is on, but GraphiQL is not installed (a production install, npm ci --omit=dev, leaves it out): ' +
         'set GRAPHIQL=false, or install it beside the server with npm install --no-save @graphql-yoga/render-graphiql@<the version of graphql-yoga>',
     );

@@ -39,22 +39,7 @@ export async function startServerProcess(
   nodeFlags: string[] = [],
   program: ServerProgram = SOURCE_PROGRAM,
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeFlags, ...program.args], {
-    cwd: program.cwd,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: databaseUrl,
-      JWT_SECRET: TEST_JWT_SECRET,
-      MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
-      ...env,
-    },
-    // An IPC channel, for a preloaded probe such as tests/helpers/heap-reporter.mjs.
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  const child = spawnServer(databaseUrl, env, nodeFlags, program);
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -99,4 +84,62 @@ export async function startServerProcess(
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+function spawnServer(
+  databaseUrl: string,
+  env: Record<string, string>,
+  nodeFlags: string[] = [],
+  program: ServerProgram = SOURCE_PROGRAM,
+): ChildProcess {
+  return spawn(process.execPath, [...nodeFlags, ...program.args], {
+    cwd: program.cwd,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_URL: databaseUrl,
+      JWT_SECRET: TEST_JWT_SECRET,
+      MEMBER_ID_HASH_KEY: TEST_MEMBER_ID_HASH_KEY,
+      ...env,
+    },
+    // An IPC channel, for a preloaded probe such as tests/helpers/heap-reporter.mjs.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+}
+
+/** A start expected to fail: what the process wrote, and its exit code. */
+export interface FailedStart {
+  code: number | null;
+  /** stdout's lines (JSON log lines, in the test environment). */
+  stdout: string[];
+  /** stderr's lines. */
+  stderr: string[];
+}
+
+/**
+ * Runs `src/index.ts` as `startServerProcess` does, to its exit (killed after `timeoutMs`).
+ * `onLine` sees each stdout line as it comes, with the process: to signal it at a given point.
+ */
+export async function runServerToExit(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  options: { timeoutMs?: number; onLine?: (line: string, child: ChildProcess) => void } = {},
+): Promise<FailedStart> {
+  const child = spawnServer(databaseUrl, env);
+  const stdout: string[] = [];
+  let stderr = '';
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    stdout.push(line);
+    options.onLine?.(line, child);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? READY_TIMEOUT_MS);
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearTimeout(timer);
+  return { code, stdout, stderr: stderr.split('\n').filter(Boolean) };
 }

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { expect, test } from 'vitest';
-import { loadConfig, loadServerConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, loadServerConfig } from '../../src/config.js';
 
 // Key pairs as JWT_PUBLIC_KEY would be given them: `spki()` is the public PEM it takes.
 const rsa = (modulusLength = 2048) => generateKeyPairSync('rsa', { modulusLength });
@@ -31,7 +31,6 @@ test.each([
   [{ DATABASE_URL: 'mysql://x' }, /^Invalid configuration: DATABASE_URL: /],
   [{ JWT_SECRET: 'short' }, /^Invalid configuration: JWT_SECRET: must be at least 32 bytes$/],
   [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL: /],
-  [{ NODE_ENV: 'production' }, /^Invalid configuration: DATABASE_URL: is required in production$/],
   [
     { JWT_SECRET: SECRET, JWT_JWKS_URL: JWKS_URL },
     /^Invalid configuration: JWT_SECRET, JWT_JWKS_URL: set only one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL$/,
@@ -79,6 +78,44 @@ test.each([
   } catch (error) {
     expect((error as Error).message).not.toContain('\n');
   }
+});
+
+test('every problem at once: a bare NODE_ENV=production lists all it needs, on one line', () => {
+  expect(() => loadServerConfig({ NODE_ENV: 'production' })).toThrow(
+    'Invalid configuration: DATABASE_URL: is required in production; MEMBER_ID_HASH_KEY: is required in ' +
+      'production; JWT_ISSUER: is required in production; JWT_AUDIENCE: is required in production; ' +
+      'JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: one is required in production',
+  );
+});
+
+test('malformed variables and missing ones come together, one entry per variable', () => {
+  let error: unknown;
+  try {
+    loadServerConfig({
+      NODE_ENV: 'production',
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      DATABASE_URL: 'mysql://x',
+      JWT_JWKS_URL: 'http://issuer.example/jwks',
+      MEMBER_ID_HASH_KEY: 'short',
+      JWT_ISSUER: 'https://issuer.example/',
+    });
+  } catch (caught) {
+    error = caught;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  const { problems, message } = error as ConfigError;
+  expect(problems.map((problem) => problem.slice(0, problem.indexOf(':')))).toEqual([
+    'PORT',
+    'LOG_LEVEL',
+    'DATABASE_URL',
+    'MEMBER_ID_HASH_KEY',
+    'JWT_AUDIENCE',
+    'JWT_JWKS_URL',
+  ]);
+  expect(problems).toContain('JWT_JWKS_URL: must be https in production');
+  expect(problems).toContain('MEMBER_ID_HASH_KEY: must be at least 32 bytes');
+  expect(message).not.toContain('\n');
 });
 
 test("the abuse limits default to API.md's values and each can be set", () => {
