@@ -7,8 +7,7 @@ import { parseArgs } from 'node:util';
 import { isTokenLifetime, signToken } from '../src/auth/jwt.js';
 import { type Config, ConfigError, loadConfig } from '../src/config.js';
 import { loadDevSecrets } from '../src/db/embedded.js';
-import { SEED_TENANTS, seedEmail, seedIdentity } from '../src/db/seed.js';
-import { ROLES } from '../src/domain/vocabulary.js';
+import { seedEmails, seedIdentity } from '../src/db/seed.js';
 
 const USAGE = "usage: npm run --silent token -- --email <seeded user's email> [--expires 12h]";
 
@@ -26,9 +25,7 @@ try {
   // An unknown option or one without its value: node's message names it.
   refuse(`${(error as Error).message}; ${USAGE}`);
 }
-const seeded = `seeded users, one per role in each tenant: ${SEED_TENANTS.flatMap((tenant) =>
-  ROLES.map((role) => seedEmail(role, tenant.slug)),
-).join(', ')}`;
+const seeded = `seeded users: ${seedEmails().join(', ')}`;
 if (!values.email) refuse(`${USAGE} (${seeded})`);
 const identity = seedIdentity(values.email);
 if (!identity) refuse(`${values.email} is not a seeded user: tokens are signed for the ${seeded}`);

@@ -90,6 +90,13 @@ export function seedEmail(role: string, slug: string): string {
   return `${role}@${slug}.com`;
 }
 
+/** Every seeded user's email, tenant by tenant. */
+export function seedEmails(): string[] {
+  return SEED_TENANTS.flatMap((tenant) =>
+    [...ROLES, ...EXTRA_STAFF].map((local) => seedEmail(local, tenant.slug)),
+  );
+}
+
 /** The token subject and tenant of a seeded user, or undefined for any other email. */
 export function seedIdentity(email: string): { authId: string; tenantId: string } | undefined {
   const match = /^([a-z]+)@([a-z-]+)\.com$/.exec(email.trim().toLowerCase());
