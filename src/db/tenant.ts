@@ -125,11 +125,7 @@ async function inTenantTransaction<T>(
     const result = await requestConnection.run(request, () =>
       fn({
         db: prisma,
-        sql: async <Row>(text: string, values: unknown[] = [], options?: { prepare?: boolean }) => {
-          if (!request.open) throw new Error('the request transaction has ended');
-          const name = options?.prepare ? preparedName(text) : undefined;
-          return (await client.query({ name, text, values })).rows as Row[];
-        },
+        sql: requestSql,
         user:
           user?.id && user.tenant_id && user.role
             ? { id: user.id, tenantId: user.tenant_id, role: user.role }
@@ -157,6 +153,22 @@ async function inTenantTransaction<T>(
     client.removeListener('error', ignore);
     (client as pg.PoolClient).release(broken);
   }
+}
+
+/**
+ * One statement on the current request's connection, inside its transaction (savepoint included):
+ * `RequestTransaction.sql`, and what services use for the statements they write by hand, without
+ * Prisma's per-statement planning. `prepare`: as a named prepared statement (see `preparedName`).
+ */
+export async function requestSql<Row>(
+  text: string,
+  values: unknown[] = [],
+  options?: { prepare?: boolean },
+): Promise<Row[]> {
+  const request = requestConnection.getStore();
+  if (!request?.open) throw new Error('the request transaction has ended');
+  const name = options?.prepare ? preparedName(text) : undefined;
+  return (await request.client.query({ name, text, values })).rows as Row[];
 }
 
 /**

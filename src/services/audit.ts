@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { Actor } from '../context.js';
-import type { TenantDb } from '../db/tenant.js';
+import { requestSql } from '../db/tenant.js';
 import type { Changes } from '../domain/changes.js';
 import { perRequest } from '../loaders.js';
 
@@ -19,19 +18,30 @@ export interface ChangeRecord {
 
 /**
  * The audit row and the event row of one successful mutation, written in the mutation's own
- * transaction, in one statement: if anything later fails, neither exists.
+ * transaction, in one prepared statement: if anything later fails, neither exists.
  */
-export async function recordChange(db: TenantDb, actor: Actor, record: ChangeRecord): Promise<void> {
-  await db.$executeRaw`
-    WITH audit AS (
-      INSERT INTO audit_logs (id, tenant_id, user_id, action, entity_type, entity_id, changes, ip_address, user_agent)
-      VALUES (${randomUUID()}::uuid, ${actor.tenantId}::uuid, ${actor.userId}::uuid, ${record.action},
-              ${record.entityType}, ${record.entityId}::uuid, ${JSON.stringify(record.changes)}::jsonb,
-              ${actor.ipAddress}, ${actor.userAgent})
-    )
-    INSERT INTO events (id, tenant_id, user_id, event_type, entity_type, entity_id, metadata)
-    VALUES (${randomUUID()}::uuid, ${actor.tenantId}::uuid, ${actor.userId}::uuid, ${record.eventType},
-            ${record.entityType}, ${record.entityId}::uuid, ${JSON.stringify(record.eventMetadata ?? {})}::jsonb)`;
+export async function recordChange(actor: Actor, record: ChangeRecord): Promise<void> {
+  await requestSql(
+    `WITH audit AS (
+       INSERT INTO audit_logs (id, tenant_id, user_id, action, entity_type, entity_id, changes, ip_address, user_agent)
+       VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3, $4, $5::uuid, $6::jsonb, $7, $8)
+     )
+     INSERT INTO events (id, tenant_id, user_id, event_type, entity_type, entity_id, metadata)
+     VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $9, $4, $5::uuid, $10::jsonb)`,
+    [
+      actor.tenantId,
+      actor.userId,
+      record.action,
+      record.entityType,
+      record.entityId,
+      JSON.stringify(record.changes),
+      actor.ipAddress,
+      actor.userAgent,
+      record.eventType,
+      JSON.stringify(record.eventMetadata ?? {}),
+    ],
+    { prepare: true },
+  );
 }
 
 /**

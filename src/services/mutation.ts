@@ -114,7 +114,7 @@ export function createAudited<Row extends { id: string }>(
 ): Promise<Row> {
   return inSavepoint(db, async (tx) => {
     const row = await creation.create(tx);
-    await recordChange(tx, actor, {
+    await recordChange(actor, {
       action: 'create',
       entityType: table.entityType,
       entityId: row.id,
@@ -147,7 +147,7 @@ export function updateAudited<Row extends { id: string; updatedAt: Date }, Data>
     const { count } = await table.updateVersion(tx, version, update.data);
     if (count === 0) throw new ConflictError(`The ${nounOf(table)} changed meanwhile; read it again`);
     const updated = await table.rows(tx).findUniqueOrThrow({ where: { id: row.id } });
-    await recordChange(tx, actor, {
+    await recordChange(actor, {
       action: 'update',
       entityType: table.entityType,
       entityId: row.id,
@@ -170,7 +170,7 @@ export function deleteAudited<Row extends { id: string }>(
   return inSavepoint(db, async (tx) => {
     const row = await findInTenant(tx, actor, table, id);
     await table.rows(tx).delete({ where: { id: row.id } });
-    await recordChange(tx, actor, {
+    await recordChange(actor, {
       action: 'delete',
       entityType: table.entityType,
       entityId: row.id,
