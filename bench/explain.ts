@@ -71,12 +71,15 @@ export async function explainStatements(
   statements: SentStatement[],
   repeats = 15,
 ): Promise<ExplainedStatement[]> {
+  // The request's own tenant, from its begin_request (M2 and M3 pick their users themselves).
+  const requestTenant = statements.find((s) => s.text.includes('begin_request'))?.values[0];
+  const tenant = typeof requestTenant === 'string' ? requestTenant : tenantId;
   const client = new pg.Client({ connectionString: runtimeUrl });
   await client.connect();
   const inTenant = async <T>(fn: () => Promise<T>): Promise<T> => {
     await client.query('BEGIN');
     try {
-      await client.query("SELECT set_config('app.tenant_id', $1, true)", [tenantId]);
+      await client.query("SELECT set_config('app.tenant_id', $1, true)", [tenant]);
       return await fn();
     } finally {
       await client.query('ROLLBACK');
