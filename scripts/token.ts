@@ -3,6 +3,8 @@
 // with the development secret in DATA_DIR that `npm start` uses when no key source is set. With
 // JWT_PUBLIC_KEY or JWT_JWKS_URL the private key is the identity provider's: it exits 2.
 // Every refusal is one line on stderr saying what to give instead.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isTokenLifetime, signToken } from '../src/auth/jwt.js';
 import { type Config, ConfigError, loadConfig } from '../src/config.js';
@@ -46,6 +48,14 @@ if (key && key.kind !== 'secret') {
   const variable = key.kind === 'jwks' ? 'JWT_JWKS_URL' : 'JWT_PUBLIC_KEY';
   refuse(
     `cannot sign: ${variable} is set, so tokens come from the identity provider (docs/identity-providers.md)`,
+  );
+}
+// The server's development secret, never a new one: a token signed with a secret no server has
+// would only fail later as "signature verification failed".
+const devSecrets = path.join(config.dataDir, 'dev-secrets.json');
+if (!key && !existsSync(devSecrets)) {
+  refuse(
+    `no development secret in ${devSecrets}: start the server once (npm start creates it), or set DATA_DIR to the server's (the DATA_DIR it was started with)`,
   );
 }
 const secret = key?.secret ?? (await loadDevSecrets(config.dataDir)).jwtSecret;

@@ -295,8 +295,10 @@ function printDevelopmentToken(
   }
   const { email, token } = development;
   const signedIn = config.graphiql ? ` (signed in as ${email} for a browser on this machine)` : '';
+  // `npm run token` signs with the secret in DATA_DIR: the command names this server's.
+  const dataDir = config.dataDir === '.data' ? '' : `DATA_DIR=${config.dataDir} `;
   process.stdout.write(
-    `\nGraphiQL: ${url}${signedIn}\nHeaders for ${email} (valid 12 h; more with: npm run --silent token -- --email <email>):\n` +
+    `\nGraphiQL: ${url}${signedIn}\nHeaders for ${email} (valid 12 h; more with: ${dataDir}npm run --silent token -- --email <email>):\n` +
       `{ "Authorization": "Bearer ${token}" }\n\n`,
   );
 }

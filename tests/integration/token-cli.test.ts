@@ -1,4 +1,8 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
 import { createTokenVerifier } from '../../src/auth/jwt.js';
@@ -8,11 +12,18 @@ import { TEST_JWT_SECRET } from '../helpers/app.js';
 // `npm run token` as a user runs it: a refusal is one line on stderr saying what to give instead.
 
 async function token(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return tokenWith({ JWT_SECRET: TEST_JWT_SECRET }, ...args);
+}
+
+async function tokenWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', 'scripts/token.ts', ...args],
-      { env: { PATH: process.env.PATH, JWT_SECRET: TEST_JWT_SECRET } },
+      { env: { PATH: process.env.PATH, ...env } },
     );
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -61,4 +72,19 @@ test('a seeded email and a lifetime give a token the server accepts, valid for t
     exp: number;
   };
   expect(payload.exp - payload.iat).toBe(30 * 60);
+});
+
+test('without JWT_SECRET, a DATA_DIR no server has used is refused, not given a secret of its own', async () => {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'token-cli-'));
+  try {
+    const refused = await tokenWith({ DATA_DIR: dataDir }, '--email', 'admin@test-clinic.com');
+    expect(refused).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `no development secret in ${dataDir}/dev-secrets.json: start the server once (npm start creates it), or set DATA_DIR to the server's (the DATA_DIR it was started with)\n`,
+    });
+    expect(existsSync(path.join(dataDir, 'dev-secrets.json'))).toBe(false);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
