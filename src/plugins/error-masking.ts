@@ -1,5 +1,5 @@
 import { PothosValidationError } from '@pothos/core';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind } from 'graphql';
 import type { PipelinePlugin, ServerContext } from '../context.js';
 import { databaseFailure, dataException, failureCause } from '../db/errors.js';
 import { badUserInput, serviceUnavailable, timedOut, unexpected } from '../errors.js';
@@ -44,6 +44,14 @@ function exposeError(error: unknown, requestId: string, logger: Logger): GraphQL
       path: (error as GraphQLError).path,
     });
   }
+  if (error instanceof GraphQLError && isVariableError(error)) {
+    // The executor's own: a variable that does not coerce (a bad enum value, a malformed
+    // DateTime). It comes without a code; it is the client's input, named so.
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
+    });
+  }
   if (original instanceof GraphQLError) return error as GraphQLError; // raised on purpose, with a code
   const path = error instanceof GraphQLError ? error.path : undefined;
   const sqlState = dataException(original);
@@ -65,4 +73,13 @@ function exposeError(error: unknown, requestId: string, logger: Logger): GraphQL
   }
   logger.error({ requestId, path, err: original }, 'unexpected error');
   return unexpected(requestId);
+}
+
+/** An error about a variable's value, reported before execution (at the variable's definition). */
+function isVariableError(error: GraphQLError): boolean {
+  return (
+    error.path === undefined &&
+    error.extensions.code === undefined &&
+    error.nodes?.[0]?.kind === Kind.VARIABLE_DEFINITION
+  );
 }

@@ -101,3 +101,24 @@ test('an unexpected failure is masked: "Unexpected error" and a request id; the 
     { n: 0 },
   ]);
 });
+
+test('a variable that does not coerce is BAD_USER_INPUT naming the variable, and runs nothing', async () => {
+  const caseId = encodeGlobalID('Case', stableUuid('test-clinic', 'case', '1'));
+  for (const [query, variables] of [
+    [
+      'query ($p: [Priority!]) { cases(first: 1, filter: { priority: $p }) { totalCount } }',
+      { p: ['SUPER'] },
+    ],
+    [
+      'mutation ($i: CreateTaskInput!) { createTask(input: $i) { __typename } }',
+      { i: { caseId, title: 'x', priority: 'NORMAL', dueDate: 'yesterday' } },
+    ],
+  ] as const) {
+    app.statements.length = 0;
+    const res = await app.gql(query, variables);
+    expect(res.body.data ?? null).toBeNull();
+    expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    expect(res.body.errors?.[0]?.message).toMatch(/^Variable "\$[pi]" got invalid value/);
+    expect(app.statements.filter((s) => /INSERT|UPDATE|DELETE/.test(s))).toEqual([]);
+  }
+});
