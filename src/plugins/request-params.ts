@@ -10,8 +10,25 @@ import type { Plugin } from 'graphql-yoga';
  */
 export function useParamsCheck(): Plugin {
   return {
-    onRequestParse({ requestParser, setRequestParser }) {
-      if (!requestParser) return;
+    onRequestParse({ requestParser, setRequestParser, endResponse }) {
+      if (!requestParser) {
+        // Yoga's 415 has no body: say what this server reads.
+        endResponse(
+          Response.json(
+            {
+              errors: [
+                {
+                  message:
+                    'The request body is not one this server reads: POST a JSON body with Content-Type: application/json, or send a GET with the parameters in the query string.',
+                  extensions: { code: 'BAD_REQUEST' },
+                },
+              ],
+            },
+            { status: 415 },
+          ),
+        );
+        return;
+      }
       // Yoga parses `variables`/`extensions` of a query string or a form body with JSON.parse and
       // lets a SyntaxError through (a 500, and a log line quoting the text around the mistake);
       // a JSON body it refuses carries JSON.parse's error, text and all.

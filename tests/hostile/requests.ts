@@ -29,11 +29,11 @@ import {
 
 /**
  * What a hostile request must get. `code` is the error's `extensions.code`, or, for VALIDATION,
- * the union member's; `null` is graphql-js's refusal of a variable's value (no code, HTTP 400).
+ * the union member's (a variable graphql-js refuses is BAD_USER_INPUT with HTTP 400).
  */
 export interface Expected {
   status: number;
-  code: string | null;
+  code: string;
   /** BAD_USER_INPUT and FORBIDDEN: the first element of the error's path. */
   root?: string;
   /** VALIDATION: a fieldErrors entry with this path (inside `input`). */
@@ -163,7 +163,7 @@ function hostileValues(c: InputCoordinate, validationUnion: boolean): HostileVal
   const refused: Expected = validationUnion
     ? { status: 200, code: 'VALIDATION', fieldPath: c.valuePath.slice(1) }
     : badInput;
-  const coercion: Expected = { status: 400, code: null };
+  const coercion: Expected = { status: 400, code: 'BAD_USER_INPUT' };
   const invalidLiteral: Expected = { status: 400, code: 'GRAPHQL_VALIDATION_FAILED' };
   const each = (values: Labelled[], expected: Expected, literal = false) =>
     values.map(([label, value]) => ({ label, value, literal, expected }));

@@ -122,3 +122,15 @@ test('a variable that does not coerce is BAD_USER_INPUT naming the variable, and
     expect(app.statements.filter((s) => /INSERT|UPDATE|DELETE/.test(s))).toEqual([]);
   }
 });
+
+test('a body of a type the server does not read is a 415 that says what it reads', async () => {
+  const res = await app.fetch('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', accept: 'application/json' },
+    body: '{"query":"{ me { email } }"}',
+  });
+  expect(res.status).toBe(415);
+  const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+  expect(body.errors.map((e) => e.extensions.code)).toEqual(['BAD_REQUEST']);
+  expect(body.errors[0]?.message).toMatch(/Content-Type: application\/json/);
+});

@@ -117,7 +117,7 @@ const MARKED: HostileRequest[] = [
     'a DateTime',
     'query ($f: CaseFilter) { cases(filter: $f) { edges { cursor } } }',
     { f: { createdAfter: MARKER } },
-    { status: 400, code: null },
+    { status: 400, code: 'BAD_USER_INPUT' },
   ),
   request(
     'createCase payer with a NUL',
