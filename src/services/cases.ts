@@ -62,7 +62,7 @@ const caseTable: VersionedTable<Case, Prisma.CaseUpdateManyMutationInput> = {
   }),
   eventMetadata: (row) => ({ payer: row.payer }),
   rows: (db) => db.case,
-  updateVersion: (db, where, data) => db.case.updateMany({ where, data }),
+  updateVersion: (db, where, data) => db.case.updateManyAndReturn({ where, data }),
 };
 
 const caseCodeTable: AuditedTable<CaseCode> = {

@@ -12,7 +12,6 @@ import { type EntityType, recordChange } from './audit.js';
  */
 interface TenantRows<Row> {
   findFirst(args: { where: { id: string; tenantId: string } }): PromiseLike<Row | null>;
-  findUniqueOrThrow(args: { where: { id: string } }): PromiseLike<Row>;
   delete(args: { where: { id: string } }): PromiseLike<Row>;
 }
 
@@ -38,11 +37,12 @@ export interface VersionWhere {
 /** An audited table whose rows carry `updatedAt`, the version that optimistic concurrency compares. */
 export interface VersionedTable<Row extends { id: string; updatedAt: Date }, Data> extends AuditedTable<Row> {
   /**
-   * `updateMany({ where, data })` on the table: written out per table, so that Prisma checks `data`
-   * against the model (a generic call through `rows` could not), and so that a table can map its
-   * own constraint failures.
+   * `updateManyAndReturn({ where, data })` on the table: the row as written, in the UPDATE's own
+   * statement (RETURNING), or none when `where` no longer matches. Written out per table, so that
+   * Prisma checks `data` against the model (a generic call through `rows` could not), and so that
+   * a table can map its own constraint failures.
    */
-  updateVersion(db: TenantDb, where: VersionWhere, data: Data): PromiseLike<{ count: number }>;
+  updateVersion(db: TenantDb, where: VersionWhere, data: Data): PromiseLike<Row[]>;
 }
 
 export interface Creation<Row> {
@@ -128,8 +128,8 @@ export function createAudited<Row extends { id: string }>(
 
 /**
  * Updates the tenant's row `update.id` with its audit and event rows, in one savepoint: the row is
- * read, checked, written only if it is still the version read (concurrent writers never both
- * succeed from the same state; the loser gets a ConflictError), and read back.
+ * read, checked, and written only if it is still the version read (concurrent writers never both
+ * succeed from the same state; the loser gets a ConflictError), returning the row as written.
  */
 export function updateAudited<Row extends { id: string; updatedAt: Date }, Data>(
   db: TenantDb,
@@ -144,9 +144,8 @@ export function updateAudited<Row extends { id: string; updatedAt: Date }, Data>
       throw new ConflictError(`The ${nounOf(table)} changed since expectedUpdatedAt`);
     }
     const version = { id: row.id, updatedAt: sameMillisecond(row.updatedAt) };
-    const { count } = await table.updateVersion(tx, version, update.data);
-    if (count === 0) throw new ConflictError(`The ${nounOf(table)} changed meanwhile; read it again`);
-    const updated = await table.rows(tx).findUniqueOrThrow({ where: { id: row.id } });
+    const [updated] = await table.updateVersion(tx, version, update.data);
+    if (!updated) throw new ConflictError(`The ${nounOf(table)} changed meanwhile; read it again`);
     await recordChange(actor, {
       action: 'update',
       entityType: table.entityType,

@@ -131,7 +131,7 @@ const rulesetTable: VersionedTable<Ruleset, Prisma.RulesetUpdateManyMutationInpu
   eventMetadata: payerAndProcedure,
   rows: (db) => db.ruleset,
   // An update may make a second active ruleset for its payer and procedure.
-  updateVersion: (db, where, data) => guardOneActive(() => db.ruleset.updateMany({ where, data })),
+  updateVersion: (db, where, data) => guardOneActive(() => db.ruleset.updateManyAndReturn({ where, data })),
 };
 
 export function createRuleset(db: TenantDb, actor: Actor, input: CreateRulesetInput): Promise<Ruleset> {

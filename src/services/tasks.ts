@@ -39,7 +39,7 @@ const taskTable: VersionedTable<Task, Prisma.TaskUncheckedUpdateManyInput> = {
   }),
   eventMetadata: (task) => ({ caseId: task.caseId }),
   rows: (db) => db.task,
-  updateVersion: (db, where, data) => db.task.updateMany({ where, data }),
+  updateVersion: (db, where, data) => db.task.updateManyAndReturn({ where, data }),
 };
 
 async function assertUserExists(db: TenantDb, actor: Actor, userId: string): Promise<void> {

@@ -83,6 +83,23 @@ test('M1 create a task: a fixed number of statements', async () => {
   expect(first).toBeLessThanOrEqual(6);
 });
 
+test('M2 move a task: the UPDATE returns the row, nothing reads it back', async () => {
+  const created = await app.gql<{ createTask: { task: { id: string } } }>(
+    M1,
+    { input: { caseId, title: 'moved' } },
+    { email: 'admin@test-clinic.com' },
+  );
+  const id = created.body.data?.createTask.task.id;
+  const move = `mutation ($id: ID!, $s: TaskStatus!) {
+    transitionTaskStatus(input: { id: $id, status: $s }) { ... on TransitionTaskStatusPayload { task { id status } } } }`;
+  const there = await count(move, { id, s: 'IN_PROGRESS' }, 'admin@test-clinic.com');
+  const back = await count(move, { id, s: 'PENDING' }, 'admin@test-clinic.com');
+  console.info(`M2: ${back} statements: ${app.statements.map((s) => s.trim().split(/\s/)[0]).join(' ')}`);
+  expect(back).toBe(there);
+  // BEGIN, begin_request, the task, UPDATE … RETURNING, its audit row and event, the payload, COMMIT.
+  expect(back).toBeLessThanOrEqual(7);
+});
+
 test('the request log line counts the same statements', async () => {
   const lines: Record<string, unknown>[] = [];
   const logged = await startTestApp({
