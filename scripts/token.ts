@@ -4,11 +4,10 @@
 // JWT_PUBLIC_KEY or JWT_JWKS_URL the private key is the identity provider's: it exits 2.
 // Every refusal is one line on stderr saying what to give instead.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isTokenLifetime, signToken } from '../src/auth/jwt.js';
 import { type Config, ConfigError, loadConfig } from '../src/config.js';
-import { loadDevSecrets } from '../src/db/embedded.js';
+import { devSecretsFile, loadDevSecrets } from '../src/db/embedded.js';
 import { seedEmails, seedIdentity } from '../src/db/seed.js';
 
 const USAGE = "usage: npm run --silent token -- --email <seeded user's email> [--expires 12h]";
@@ -52,7 +51,7 @@ if (key && key.kind !== 'secret') {
 }
 // The server's development secret, never a new one: a token signed with a secret no server has
 // would only fail later as "signature verification failed".
-const devSecrets = path.join(config.dataDir, 'dev-secrets.json');
+const devSecrets = devSecretsFile(config.dataDir);
 if (!key && !existsSync(devSecrets)) {
   refuse(
     `no development secret in ${devSecrets}: start the server once (npm start creates it), or set DATA_DIR to the server's (the DATA_DIR it was started with)`,

@@ -24,6 +24,9 @@ const positiveInt = (fallback: number) =>
 const nonNegativeInt = (fallback: number) =>
   z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(fallback));
 
+/** Where the development server keeps its embedded PostgreSQL and secrets when DATA_DIR is unset. */
+export const DEFAULT_DATA_DIR = '.data';
+
 const envSchema = z.object({
   NODE_ENV: z.preprocess(
     blankToUndefined,
@@ -37,7 +40,7 @@ const envSchema = z.object({
   ),
   DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   DIRECT_DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
-  DATA_DIR: z.preprocess(blankToUndefined, z.string().default('.data')),
+  DATA_DIR: z.preprocess(blankToUndefined, z.string().default(DEFAULT_DATA_DIR)),
   DB_POOL_MAX: positiveInt(10),
   DB_STATEMENT_TIMEOUT_MS: positiveInt(5000),
   // Off for a pooler that does not keep named statements per client (PgBouncer before 1.21, or

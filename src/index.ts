@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createTokenVerifier, type JwtKeySource, signToken } from './auth/jwt.js';
-import { type Config, loadServerConfig } from './config.js';
+import { type Config, DEFAULT_DATA_DIR, loadServerConfig } from './config.js';
 import { createPrismaClient, type PrismaClient } from './db/client.js';
 import { checkDatabaseConnection } from './db/connection-check.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
@@ -296,7 +296,7 @@ function printDevelopmentToken(
   const { email, token } = development;
   const signedIn = config.graphiql ? ` (signed in as ${email} for a browser on this machine)` : '';
   // `npm run token` signs with the secret in DATA_DIR: the command names this server's.
-  const dataDir = config.dataDir === '.data' ? '' : `DATA_DIR=${config.dataDir} `;
+  const dataDir = config.dataDir === DEFAULT_DATA_DIR ? '' : `DATA_DIR=${config.dataDir} `;
   process.stdout.write(
     `\nGraphiQL: ${url}${signedIn}\nHeaders for ${email} (valid 12 h; more with: ${dataDir}npm run --silent token -- --email <email>):\n` +
       `{ "Authorization": "Bearer ${token}" }\n\n`,

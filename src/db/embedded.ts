@@ -49,8 +49,13 @@ const DATABASE = 'prior_auth';
 const OWNER = 'prior_auth_owner';
 export const RUNTIME_LOGIN = 'prior_auth_runtime';
 
+/** The file of the development secrets of DATA_DIR `dataDir`. */
+export function devSecretsFile(dataDir: string): string {
+  return path.join(dataDir, 'dev-secrets.json');
+}
+
 export async function loadDevSecrets(dataDir: string): Promise<DevSecrets> {
-  const file = path.join(dataDir, 'dev-secrets.json');
+  const file = devSecretsFile(dataDir);
   if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as DevSecrets;
   const secret = () => randomBytes(32).toString('base64url');
   const secrets: DevSecrets = {
