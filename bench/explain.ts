@@ -72,8 +72,8 @@ export async function explainStatements(
   repeats = 15,
 ): Promise<ExplainedStatement[]> {
   // The request's own tenant, from its begin_request (M2 and M3 pick their users themselves).
-  const requestTenant = statements.find((s) => s.text.includes('begin_request'))?.values[0];
-  const tenant = typeof requestTenant === 'string' ? requestTenant : tenantId;
+  const opening = statements.find((s) => s.text.includes('begin_request'))?.text;
+  const tenant = /begin_request\('([0-9a-f-]{36})'/.exec(opening ?? '')?.[1] ?? tenantId;
   const client = new pg.Client({ connectionString: runtimeUrl });
   await client.connect();
   const inTenant = async <T>(fn: () => Promise<T>): Promise<T> => {

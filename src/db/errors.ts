@@ -3,14 +3,20 @@ import { isUnkeptStatement } from './prepared.js';
 
 /**
  * Database failures that are the client's, mapped in one place: a unique violation is a conflict,
- * a foreign key that points nowhere is a missing row. Anything else stays as it is.
+ * a foreign key that points nowhere is a missing row. Anything else stays as it is. Both Prisma's
+ * codes and PostgreSQL's own (the audited writes of src/services send their SQL with node-postgres).
  */
 export function mapDatabaseError(error: unknown): Error {
   const code = (error as { code?: unknown }).code;
   switch (code) {
     case 'P2002':
-      return new ConflictError('A row with the same unique values already exists');
+    case '23505':
+      return new ConflictError(
+        UNIQUE_CONFLICT[violatedConstraint(error) ?? ''] ??
+          'A row with the same unique values already exists',
+      );
     case 'P2003':
+    case '23503':
       return new NotFoundError(
         MISSING_REFERENCE[violatedConstraint(error) ?? ''] ?? 'A referenced row does not exist',
       );
@@ -33,7 +39,15 @@ const MISSING_REFERENCE: Record<string, string> = {
   cases_ingestion_id_tenant_id_fkey: 'Ingestion not found',
 };
 
+/** Why a unique index refused a write, where its name says more than "already exists". */
+const UNIQUE_CONFLICT: Record<string, string> = {
+  rulesets_one_active_per_payer_procedure: 'Another active ruleset exists for this payer and procedure',
+};
+
 function violatedConstraint(error: unknown): string | undefined {
+  // node-postgres: the constraint's (or unique index's) name; Prisma: in its driver adapter's cause.
+  const constraint = (error as { constraint?: unknown }).constraint;
+  if (typeof constraint === 'string') return constraint;
   const meta = (error as { meta?: { driverAdapterError?: { cause?: { constraint?: { index?: string } } } } })
     .meta;
   return meta?.driverAdapterError?.cause?.constraint?.index;
@@ -194,7 +208,8 @@ export function describeDatabaseError(error: unknown): Record<string, unknown> |
     code: typeof error.code === 'string' ? error.code : undefined,
     sqlState,
     kind: cause?.kind,
-    model: (error.meta as { modelName?: string } | undefined)?.modelName,
+    // Prisma's, or the model an audited write (src/services/audited-statements.ts) names.
+    model: (error.meta as { modelName?: string } | undefined)?.modelName ?? error.model,
     constraint,
     table: typeof error.table === 'string' ? error.table : undefined,
     column: typeof error.column === 'string' ? error.column : undefined,

@@ -1,9 +1,11 @@
 import { clearLogs as clearPrismaDebugHistory } from '@prisma/debug';
-import type pg from 'pg';
+import pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { poolOf, type RequestConnection, requestConnection, setDeadline } from './client.js';
 import { preparedName } from './prepared.js';
 import { trackTransaction } from './shutdown.js';
+
+const { escapeLiteral } = pg;
 
 /**
  * The Prisma client as resolvers and services use it: inside `withRequest` its statements run in
@@ -52,10 +54,7 @@ export function withTenant<T>(
 ): Promise<T> {
   return inTenantTransaction(
     prisma,
-    {
-      text: `SELECT set_config('app.tenant_id', $1, true), set_config('statement_timeout', $2, true)`,
-      values: [tenantId, String(options.statementTimeoutMs)],
-    },
+    `SELECT set_config('app.tenant_id', ${escapeLiteral(tenantId)}, true)`,
     (tx) => fn(tx.db),
     options,
   );
@@ -63,8 +62,8 @@ export function withTenant<T>(
 
 /**
  * Runs `fn` for a GraphQL request: `begin_request` (migration 20261122000500) sets the tenant and
- * the statement timeout and looks up the token's user in one statement, so a request costs BEGIN,
- * this, its own statements, COMMIT.
+ * the statement timeout and looks up the token's user. It goes in the BEGIN's own round trip
+ * (`openingStatement`), so a request costs that, its own statements, COMMIT.
  */
 export function withRequest<T>(
   prisma: PrismaClient,
@@ -74,26 +73,23 @@ export function withRequest<T>(
 ): Promise<T> {
   return inTenantTransaction(
     prisma,
-    {
-      text: 'SELECT * FROM begin_request($1::uuid, $2, $3::integer)',
-      values: [identity.tenantId, identity.authId, options.statementTimeoutMs],
-    },
+    `SELECT * FROM begin_request(${escapeLiteral(identity.tenantId)}::uuid, ${escapeLiteral(identity.authId)}, ${Math.trunc(options.statementTimeoutMs)})`,
     fn,
     options,
   );
 }
 
 /**
- * Runs `fn` in one transaction on one pooled connection, opened with plain node-postgres: BEGIN,
- * `settings` (which set the RLS tenant and the statement timeout transaction-locally with
- * `set_config(…, true)`, and may return the user), `fn`'s statements, COMMIT. Nothing outlives
+ * Runs `fn` in one transaction on one pooled connection, opened with plain node-postgres: BEGIN
+ * with `settings` (which set the RLS tenant transaction-locally with `set_config(…, true)`, and
+ * may return the user) in one round trip, `fn`'s statements, COMMIT. Nothing outlives
  * the transaction, so this is safe on a pooled connection, PgBouncer in transaction mode included.
  * Prisma's statements in `fn` reach this connection through the pool (src/db/client.ts). A
  * failure in BEGIN, `fn` or COMMIT rolls everything back.
  */
 async function inTenantTransaction<T>(
   prisma: PrismaClient,
-  settings: { text: string; values: unknown[] },
+  settings: string,
   fn: (tx: RequestTransaction) => Promise<T>,
   options: TenantTransactionOptions,
 ): Promise<T> {
@@ -119,9 +115,9 @@ async function inTenantTransaction<T>(
       at: startedAt + 2 * options.statementTimeoutMs,
       statementTimeoutMs: options.statementTimeoutMs,
     });
-    await client.query(beginStatement(options.statementTimeoutMs));
-    const { rows } = await client.query<{ id?: string; tenant_id?: string; role?: string }>(settings);
-    const [user] = rows;
+    const opened = await client.query(openingStatement(options.statementTimeoutMs, settings));
+    const results = opened as unknown as pg.QueryResult<{ id?: string; tenant_id?: string; role?: string }>[];
+    const [user] = results.at(-1)?.rows ?? [];
     const result = await requestConnection.run(request, () =>
       fn({
         db: prisma,
@@ -173,12 +169,14 @@ export async function requestSql<Row>(
 
 /**
  * BEGIN, with the transaction's own time limits set before its first statement runs (so
- * `begin_request` is bounded too), in one round trip: `statement_timeout` for each statement, and
- * `idle_in_transaction_session_timeout` as the last guard for a transaction whose process stopped
- * sending (killed, partitioned away): PostgreSQL ends it and releases its locks. Both end with
- * the transaction, so a pooled connection keeps nothing. The values are integers from the config.
+ * `settings` is bounded too), and `settings`, in one round trip (a simple-query message: one
+ * network round trip and one message for the request's opening, instead of two; the values in
+ * `settings` are literals escaped by node-postgres, or integers). `statement_timeout` bounds each
+ * statement, and `idle_in_transaction_session_timeout` is the last guard for a transaction whose
+ * process stopped sending (killed, partitioned away): PostgreSQL ends it and releases its locks.
+ * Both end with the transaction, so a pooled connection keeps nothing.
  */
-function beginStatement(statementTimeoutMs: number): string {
+function openingStatement(statementTimeoutMs: number, settings: string): string {
   const timeout = Math.trunc(statementTimeoutMs);
-  return `BEGIN; SET LOCAL statement_timeout = ${timeout}; SET LOCAL idle_in_transaction_session_timeout = ${2 * timeout}`;
+  return `BEGIN; SET LOCAL statement_timeout = ${timeout}; SET LOCAL idle_in_transaction_session_timeout = ${2 * timeout}; ${settings}`;
 }

@@ -10,7 +10,19 @@ export interface Changes {
   after: Snapshot | null;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/**
+ * Equal as the database compares JSON (jsonb): objects whatever the order of their keys. A value
+ * of a write's input keeps the client's order; the same value read back has jsonb's.
+ */
+const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item) && !(item instanceof Date)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
+}
 
 export function diff(before: Snapshot | null, after: Snapshot | null): Changes {
   if (!before || !after) return { before, after };

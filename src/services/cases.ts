@@ -1,17 +1,15 @@
 import type { Actor } from '../context.js';
-import type { TenantDb } from '../db/tenant.js';
 import { hashMemberId } from '../domain/member-id.js';
 import type { CodeType, Priority } from '../domain/vocabulary.js';
 import { CASE_REOPENINGS, CASE_TRANSITIONS, type CaseStatus, enumName } from '../domain/workflow.js';
-import { InvalidTransitionError, NotFoundError, ValidationError } from '../errors.js';
-import { type Case, type CaseCode, Prisma } from '../generated/prisma/client.js';
+import { InvalidTransitionError, ValidationError } from '../errors.js';
+import type { Case, CaseCode, Prisma } from '../generated/prisma/client.js';
 import {
   type AuditedTable,
   createAudited,
   deleteAudited,
-  findInTenant,
+  type RowFields,
   updateAudited,
-  type VersionedTable,
 } from './mutation.js';
 
 type Json = Prisma.InputJsonValue;
@@ -46,8 +44,9 @@ export interface UpdateCaseInput {
   expectedUpdatedAt?: Date | null;
 }
 
-const caseTable: VersionedTable<Case, Prisma.CaseUpdateManyMutationInput> = {
+export const caseTable: AuditedTable<Case> = {
   entityType: 'case',
+  model: 'Case',
   // `extractedData` is left out on purpose: it may hold clinical text, and every admin reads the
   // audit trail.
   snapshot: (row) => ({
@@ -61,12 +60,11 @@ const caseTable: VersionedTable<Case, Prisma.CaseUpdateManyMutationInput> = {
     ingestionId: row.ingestionId,
   }),
   eventMetadata: (row) => ({ payer: row.payer }),
-  rows: (db) => db.case,
-  updateVersion: (db, where, data) => db.case.updateManyAndReturn({ where, data }),
 };
 
-const caseCodeTable: AuditedTable<CaseCode> = {
+export const caseCodeTable: AuditedTable<CaseCode> = {
   entityType: 'case_code',
+  model: 'CaseCode',
   snapshot: (code) => ({
     caseId: code.caseId,
     codeType: code.codeType,
@@ -75,47 +73,39 @@ const caseCodeTable: AuditedTable<CaseCode> = {
     confidence: code.confidence,
   }),
   eventMetadata: (code) => ({ caseId: code.caseId }),
-  rows: (db) => db.caseCode,
 };
 
-export function createCase(
-  db: TenantDb,
-  actor: Actor,
-  memberIdHashKey: string,
-  input: CreateCaseInput,
-): Promise<Case> {
-  return createAudited(db, actor, caseTable, {
-    async create(tx) {
-      if (input.ingestionId) {
-        const ingestion = await tx.ingestion.findFirst({
-          where: { id: input.ingestionId, tenantId: actor.tenantId },
-          select: { id: true },
-        });
-        if (!ingestion) throw new NotFoundError('Ingestion not found');
-      }
-      const memberIdHash =
-        input.memberIdHash ?? hashMemberId(memberIdHashKey, actor.tenantId, input.memberId as string);
-      const row = await tx.case.create({
-        data: {
-          tenantId: actor.tenantId,
-          createdBy: actor.userId,
-          ingestionId: input.ingestionId ?? null,
-          memberIdHash,
-          payer: input.payer,
-          status: 'pending',
-          priority: input.priority,
-          diagnosisCodes: input.diagnosisCodes,
-          confidenceJson: input.confidence,
-          extractedData: input.extractedData,
-          metadataJson: input.metadata ?? Prisma.DbNull,
-        },
-      });
-      if (input.codes.length > 0) {
-        await tx.caseCode.createMany({
-          data: input.codes.map((code) => ({ ...code, caseId: row.id, tenantId: actor.tenantId })),
-        });
-      }
-      return row;
+/**
+ * The case and its codes in one statement. An ingestion that is not the tenant's is refused by the
+ * foreign key (ingestion_id, tenant_id): mapDatabaseError names it.
+ */
+export function createCase(actor: Actor, memberIdHashKey: string, input: CreateCaseInput): Promise<Case> {
+  const fields: RowFields<Case> = {
+    tenantId: actor.tenantId,
+    createdBy: actor.userId,
+    ingestionId: input.ingestionId ?? null,
+    memberIdHash:
+      input.memberIdHash ?? hashMemberId(memberIdHashKey, actor.tenantId, input.memberId as string),
+    payer: input.payer,
+    status: 'pending',
+    priority: input.priority,
+    diagnosisCodes: input.diagnosisCodes,
+    confidenceJson: input.confidence,
+    extractedData: input.extractedData as Prisma.JsonValue,
+    metadataJson: (input.metadata ?? null) as Prisma.JsonValue,
+  };
+  return createAudited(actor, caseTable, {
+    fields,
+    children: {
+      model: 'CaseCode',
+      parentField: 'caseId',
+      rows: input.codes.map((code) => ({
+        tenantId: actor.tenantId,
+        codeType: code.codeType,
+        code: code.code,
+        description: code.description ?? null,
+        confidence: code.confidence ?? null,
+      })),
     },
     // The audit row lists the codes created with the case, which have no audit rows of their own.
     snapshot: (row) => ({
@@ -126,8 +116,8 @@ export function createCase(
   });
 }
 
-export function updateCase(db: TenantDb, actor: Actor, input: UpdateCaseInput): Promise<Case> {
-  return updateAudited(db, actor, caseTable, {
+export function updateCase(actor: Actor, input: UpdateCaseInput): Promise<Case> {
+  return updateAudited(actor, caseTable, {
     id: input.id,
     expectedUpdatedAt: input.expectedUpdatedAt,
     data: {
@@ -135,7 +125,7 @@ export function updateCase(db: TenantDb, actor: Actor, input: UpdateCaseInput): 
       priority: input.priority,
       diagnosisCodes: input.diagnosisCodes,
       // null clears the metadata; absent leaves it
-      metadataJson: input.metadata === null ? Prisma.DbNull : input.metadata,
+      metadataJson: input.metadata as Prisma.JsonValue | undefined,
     },
     eventType: 'case.updated',
   });
@@ -162,11 +152,10 @@ function assertCaseTransition(actor: Actor, from: CaseStatus, to: CaseStatus, re
 }
 
 export function transitionCaseStatus(
-  db: TenantDb,
   actor: Actor,
   input: { id: string; status: CaseStatus; reason?: string | null; expectedUpdatedAt?: Date | null },
 ): Promise<Case> {
-  return updateAudited(db, actor, caseTable, {
+  return updateAudited(actor, caseTable, {
     id: input.id,
     expectedUpdatedAt: input.expectedUpdatedAt,
     check: (row) => assertCaseTransition(actor, row.status as CaseStatus, input.status, input.reason),
@@ -180,26 +169,27 @@ export function transitionCaseStatus(
   });
 }
 
-export function addCaseCode(
-  db: TenantDb,
-  actor: Actor,
-  input: { caseId: string; code: CaseCodeInput },
-): Promise<CaseCode> {
-  return createAudited(db, actor, caseCodeTable, {
-    async create(tx) {
-      const row = await findInTenant(tx, actor, caseTable, input.caseId);
-      return tx.caseCode.create({ data: { ...input.code, caseId: row.id, tenantId: actor.tenantId } });
+/** A case that is not the tenant's is refused by the foreign key (case_id, tenant_id). */
+export function addCaseCode(actor: Actor, input: { caseId: string; code: CaseCodeInput }): Promise<CaseCode> {
+  return createAudited(actor, caseCodeTable, {
+    fields: {
+      tenantId: actor.tenantId,
+      caseId: input.caseId,
+      codeType: input.code.codeType,
+      code: input.code.code,
+      description: input.code.description ?? null,
+      confidence: input.code.confidence ?? null,
     },
     eventType: 'case_code.added',
   });
 }
 
-export function removeCaseCode(db: TenantDb, actor: Actor, input: { id: string }): Promise<CaseCode> {
-  return deleteAudited(db, actor, caseCodeTable, input.id, 'case_code.removed');
+export function removeCaseCode(actor: Actor, input: { id: string }): Promise<CaseCode> {
+  return deleteAudited(actor, caseCodeTable, input.id, 'case_code.removed');
 }
 
 /** Deletes the case; its codes and tasks go with it (ON DELETE CASCADE). */
-export async function deleteCase(db: TenantDb, actor: Actor, input: { id: string }): Promise<string> {
-  const row = await deleteAudited(db, actor, caseTable, input.id, 'case.deleted');
+export async function deleteCase(actor: Actor, input: { id: string }): Promise<string> {
+  const row = await deleteAudited(actor, caseTable, input.id, 'case.deleted');
   return row.id;
 }

@@ -1,89 +1,92 @@
 import type { Actor } from '../context.js';
 import { requestConnection } from '../db/client.js';
 import { mapDatabaseError } from '../db/errors.js';
-import type { TenantDb } from '../db/tenant.js';
+import { requestSql } from '../db/tenant.js';
 import { diff, type Snapshot } from '../domain/changes.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
-import { type EntityType, recordChange } from './audit.js';
-
-/**
- * The reads and the delete the shared sequences below make on a table. Every Prisma model's
- * delegate has them (`(db) => db.task`), typed by the model's row.
- */
-interface TenantRows<Row> {
-  findFirst(args: { where: { id: string; tenantId: string } }): PromiseLike<Row | null>;
-  delete(args: { where: { id: string } }): PromiseLike<Row>;
-}
+import type { EntityType } from './audit.js';
+import {
+  type ChildRows,
+  deleteWithAudit,
+  type FieldValues,
+  insertWithAudit,
+  readRow,
+  updateWithAudit,
+} from './audited-statements.js';
 
 /** What an event row adds to the audit row: the change's context, e.g. a transition's from/to. */
 type EventMetadata = Record<string, unknown>;
+
+/**
+ * The fields a write sets: the row without what the database or the write itself fills (the id,
+ * the timestamps, generated columns such as `priorityRank`).
+ */
+export type RowFields<Row> = Omit<Row, 'id' | 'createdAt' | 'updatedAt' | 'priorityRank'>;
 
 /** A tenant table whose every write is audited: where its rows are, how the audit trail shows one. */
 export interface AuditedTable<Row extends { id: string }> {
   /** The audit and event rows' `entity_type`; error messages name a row by it (see `nounOf`). */
   entityType: EntityType;
-  rows(db: TenantDb): TenantRows<Row>;
-  snapshot(row: Row): Snapshot;
+  /** The table's Prisma model (src/compiled/models.ts): its columns, and the shape of its rows. */
+  model: string;
+  snapshot(row: RowFields<Row>): Snapshot;
   /** What the events of a row's creation and deletion record of it, e.g. the case it belongs to. */
-  eventMetadata(row: Row): EventMetadata;
-}
-
-/** The row of `id` in the version that was read: see `sameMillisecond`. */
-export interface VersionWhere {
-  id: string;
-  updatedAt: { gte: Date; lt: Date };
-}
-
-/** An audited table whose rows carry `updatedAt`, the version that optimistic concurrency compares. */
-export interface VersionedTable<Row extends { id: string; updatedAt: Date }, Data> extends AuditedTable<Row> {
-  /**
-   * `updateManyAndReturn({ where, data })` on the table: the row as written, in the UPDATE's own
-   * statement (RETURNING), or none when `where` no longer matches. Written out per table, so that
-   * Prisma checks `data` against the model (a generic call through `rows` could not), and so that
-   * a table can map its own constraint failures.
-   */
-  updateVersion(db: TenantDb, where: VersionWhere, data: Data): PromiseLike<Row[]>;
+  eventMetadata(row: RowFields<Row>): EventMetadata;
 }
 
 export interface Creation<Row> {
-  /** Writes the row (and whatever comes with it) in the mutation's transaction. */
-  create(tx: TenantDb): PromiseLike<Row>;
+  /** Every field of the new row. */
+  fields: RowFields<Row>;
+  /** Rows of another table created with it, in the same statement (a case's codes). */
+  children?: ChildRows;
   eventType: string;
   /** The audit row's `after`, when it shows more than the table's snapshot of the row. */
-  snapshot?(row: Row): Snapshot;
+  snapshot?(row: RowFields<Row>): Snapshot;
 }
 
-export interface Update<Row, Data> {
+export interface Update<Row> {
   id: string;
   /** When given and not the row's `updatedAt`, the update is refused with a ConflictError. */
   expectedUpdatedAt?: Date | null;
   /** The rules that may refuse this update of `row`: checked before its version is. */
-  check?(row: Row, tx: TenantDb): void | Promise<void>;
-  data: Data;
+  check?(row: Row): void;
+  /** The fields to change; undefined ones stay as they are. */
+  data: Partial<RowFields<Row>>;
   eventType: string;
-  eventMetadata?(before: Row, after: Row): EventMetadata;
+  eventMetadata?(before: Row, after: RowFields<Row>): EventMetadata;
 }
 
 /**
  * Runs one mutation in a savepoint of the request's transaction: when it fails, everything it
  * wrote is rolled back and the request's transaction stays usable (a later mutation of the same
  * request, and the commit, go on). When the operation is this one mutation, the request's
- * transaction is the savepoint: a failure makes it end in ROLLBACK, and two statements (and
- * Prisma's transaction bookkeeping) are saved. Database failures that are the client's become
- * AppErrors.
+ * transaction is the savepoint: a failure makes it end in ROLLBACK, and two statements are saved.
+ * Database failures that are the client's become AppErrors.
  */
-export async function inSavepoint<T>(db: TenantDb, fn: (tx: TenantDb) => Promise<T>): Promise<T> {
+export async function inSavepoint<T>(fn: () => Promise<T>): Promise<T> {
   const request = requestConnection.getStore();
+  if (!request) throw new Error('a mutation outside a request transaction');
   try {
-    if (request?.soleMutation) {
+    if (request.soleMutation) {
       try {
-        return await fn(db);
+        return await fn();
       } catch (error) {
         request.rollbackOnly = true;
         throw error;
       }
     }
-    return await db.$transaction(fn);
+    const savepoint = `mutation_${request.savepoints++}`;
+    await requestSql(`SAVEPOINT ${savepoint}`);
+    let result: T;
+    try {
+      result = await fn();
+    } catch (error) {
+      // When this fails too, the connection is gone and the transaction with it: `error` is the cause.
+      await requestSql(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch(() => undefined);
+      throw error;
+    }
+    await requestSql(`RELEASE SAVEPOINT ${savepoint}`);
+    return result;
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw mapDatabaseError(error);
@@ -92,93 +95,100 @@ export async function inSavepoint<T>(db: TenantDb, fn: (tx: TenantDb) => Promise
 
 /** The row `id` of the actor's tenant; NotFoundError when there is none (another tenant's included). */
 export async function findInTenant<Row extends { id: string }>(
-  db: TenantDb,
   actor: Actor,
   table: AuditedTable<Row>,
   id: string,
 ): Promise<Row> {
-  const row = await table.rows(db).findFirst({ where: { id, tenantId: actor.tenantId } });
-  if (!row) {
-    const noun = nounOf(table);
-    throw new NotFoundError(`${noun.charAt(0).toUpperCase()}${noun.slice(1)} not found`);
-  }
+  const row = await readRow<Row>(table.model, actor, id);
+  if (!row) throw notFound(table);
   return row;
 }
 
-/** Creates a row with its audit and event rows, in one savepoint. */
+/** Creates a row with its audit and event rows, in one statement (a savepoint around it). */
 export function createAudited<Row extends { id: string }>(
-  db: TenantDb,
   actor: Actor,
   table: AuditedTable<Row>,
   creation: Creation<Row>,
 ): Promise<Row> {
-  return inSavepoint(db, async (tx) => {
-    const row = await creation.create(tx);
-    await recordChange(actor, {
-      action: 'create',
-      entityType: table.entityType,
-      entityId: row.id,
-      changes: diff(null, (creation.snapshot ?? table.snapshot)(row)),
-      eventType: creation.eventType,
-      eventMetadata: table.eventMetadata(row),
-    });
-    return row;
-  });
+  return inSavepoint(() =>
+    insertWithAudit<Row>(
+      table.model,
+      actor,
+      creation.fields as FieldValues,
+      {
+        action: 'create',
+        entityType: table.entityType,
+        changes: diff(null, (creation.snapshot ?? table.snapshot)(creation.fields)),
+        eventType: creation.eventType,
+        eventMetadata: table.eventMetadata(creation.fields),
+      },
+      creation.children,
+    ),
+  );
 }
 
 /**
  * Updates the tenant's row `update.id` with its audit and event rows, in one savepoint: the row is
- * read, checked, and written only if it is still the version read (concurrent writers never both
- * succeed from the same state; the loser gets a ConflictError), returning the row as written.
+ * read and checked, then written with its audit and event rows in one statement, only if it is
+ * still the version read (concurrent writers never both succeed from the same state; the loser
+ * gets a ConflictError). Returns the row as written.
  */
-export function updateAudited<Row extends { id: string; updatedAt: Date }, Data>(
-  db: TenantDb,
+export function updateAudited<Row extends { id: string; updatedAt: Date }>(
   actor: Actor,
-  table: VersionedTable<Row, Data>,
-  update: Update<Row, Data>,
+  table: AuditedTable<Row>,
+  update: Update<Row>,
 ): Promise<Row> {
-  return inSavepoint(db, async (tx) => {
-    const row = await findInTenant(tx, actor, table, update.id);
-    await update.check?.(row, tx);
+  return inSavepoint(async () => {
+    const row = await findInTenant(actor, table, update.id);
+    update.check?.(row);
     if (isStale(row.updatedAt, update.expectedUpdatedAt)) {
       throw new ConflictError(`The ${nounOf(table)} changed since expectedUpdatedAt`);
     }
-    const version = { id: row.id, updatedAt: sameMillisecond(row.updatedAt) };
-    const [updated] = await table.updateVersion(tx, version, update.data);
+    // The row as the update leaves it: what the audit row records is known before the statement.
+    const after: Row = { ...row, ...definedOnly(update.data) };
+    const updated = await updateWithAudit<Row>(
+      table.model,
+      actor,
+      { id: row.id, version: row.updatedAt },
+      update.data as FieldValues,
+      {
+        action: 'update',
+        entityType: table.entityType,
+        changes: diff(table.snapshot(row), table.snapshot(after)),
+        eventType: update.eventType,
+        eventMetadata: update.eventMetadata?.(row, after),
+      },
+    );
     if (!updated) throw new ConflictError(`The ${nounOf(table)} changed meanwhile; read it again`);
-    await recordChange(actor, {
-      action: 'update',
-      entityType: table.entityType,
-      entityId: row.id,
-      changes: diff(table.snapshot(row), table.snapshot(updated)),
-      eventType: update.eventType,
-      eventMetadata: update.eventMetadata?.(row, updated),
-    });
     return updated;
   });
 }
 
 /** Deletes the tenant's row `id` with its audit and event rows, in one savepoint; returns the row. */
 export function deleteAudited<Row extends { id: string }>(
-  db: TenantDb,
   actor: Actor,
   table: AuditedTable<Row>,
   id: string,
   eventType: string,
 ): Promise<Row> {
-  return inSavepoint(db, async (tx) => {
-    const row = await findInTenant(tx, actor, table, id);
-    await table.rows(tx).delete({ where: { id: row.id } });
-    await recordChange(actor, {
+  return inSavepoint(async () => {
+    const row = await findInTenant(actor, table, id);
+    const deleted = await deleteWithAudit<Row>(table.model, actor, row.id, {
       action: 'delete',
       entityType: table.entityType,
-      entityId: row.id,
       changes: diff(table.snapshot(row), null),
       eventType,
       eventMetadata: table.eventMetadata(row),
     });
-    return row;
+    // Deleted by another request since it was read.
+    if (!deleted) throw notFound(table);
+    return deleted;
   });
+}
+
+function notFound(table: AuditedTable<{ id: string }>): NotFoundError {
+  const noun = nounOf(table);
+  return new NotFoundError(`${noun.charAt(0).toUpperCase()}${noun.slice(1)} not found`);
 }
 
 /** What error messages call a row of `table`: 'case', 'case code'. */
@@ -191,10 +201,6 @@ function isStale(updatedAt: Date, expected: Date | null | undefined): boolean {
   return expected != null && updatedAt.getTime() !== expected.getTime();
 }
 
-/**
- * A `where` matching the timestamp read, at the millisecond precision JavaScript dates have: a
- * row written by another tool may carry microseconds, which an equality test would never match.
- */
-function sameMillisecond(at: Date): { gte: Date; lt: Date } {
-  return { gte: at, lt: new Date(at.getTime() + 1) };
+function definedOnly<T extends object>(data: T): Partial<T> {
+  return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

@@ -1,10 +1,8 @@
 import type { Actor } from '../context.js';
-import { mapDatabaseError } from '../db/errors.js';
 import { likeLiteral } from '../db/like.js';
 import type { TenantDb } from '../db/tenant.js';
-import { ConflictError } from '../errors.js';
 import type { Prisma, Ruleset } from '../generated/prisma/client.js';
-import { createAudited, updateAudited, type VersionedTable } from './mutation.js';
+import { type AuditedTable, createAudited, updateAudited } from './mutation.js';
 
 /** A ruleset's rules as the API shows them: camelCased, lists always lists. */
 export interface Rules {
@@ -30,7 +28,7 @@ export interface UpdateRulesetInput {
 }
 
 /** `rules_json` as stored: the seed plan's snake_case keys, which other tools read and write too. */
-export function toRulesJson(rules: Rules): Prisma.InputJsonObject {
+export function toRulesJson(rules: Rules): Prisma.JsonObject {
   return {
     requirements: rules.requirements,
     documentation: rules.documentation,
@@ -106,22 +104,12 @@ export function matchKey(payer: string, procedure: string): string {
 }
 
 /**
- * A write that may make a second active ruleset for the same payer and procedure: the unique
- * index refuses it (race-free), and the refusal becomes a ConflictError that says why.
+ * A write that would make a second active ruleset for the same payer and procedure is refused by
+ * the unique index (race-free); mapDatabaseError's ConflictError says why.
  */
-async function guardOneActive<T>(write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    if (mapDatabaseError(error) instanceof ConflictError) {
-      throw new ConflictError('Another active ruleset exists for this payer and procedure');
-    }
-    throw error;
-  }
-}
-
-const rulesetTable: VersionedTable<Ruleset, Prisma.RulesetUpdateManyMutationInput> = {
+export const rulesetTable: AuditedTable<Ruleset> = {
   entityType: 'ruleset',
+  model: 'Ruleset',
   // The API's field names, rules camelCased.
   snapshot: (ruleset) => ({
     ...payerAndProcedure(ruleset),
@@ -129,31 +117,23 @@ const rulesetTable: VersionedTable<Ruleset, Prisma.RulesetUpdateManyMutationInpu
     isActive: ruleset.isActive,
   }),
   eventMetadata: payerAndProcedure,
-  rows: (db) => db.ruleset,
-  // An update may make a second active ruleset for its payer and procedure.
-  updateVersion: (db, where, data) => guardOneActive(() => db.ruleset.updateManyAndReturn({ where, data })),
 };
 
-export function createRuleset(db: TenantDb, actor: Actor, input: CreateRulesetInput): Promise<Ruleset> {
-  return createAudited(db, actor, rulesetTable, {
-    create: (tx) =>
-      guardOneActive(() =>
-        tx.ruleset.create({
-          data: {
-            tenantId: actor.tenantId,
-            payer: input.payer,
-            procedure: input.procedure,
-            rulesJson: toRulesJson(input.rules),
-            isActive: input.isActive,
-          },
-        }),
-      ),
+export function createRuleset(actor: Actor, input: CreateRulesetInput): Promise<Ruleset> {
+  return createAudited(actor, rulesetTable, {
+    fields: {
+      tenantId: actor.tenantId,
+      payer: input.payer,
+      procedure: input.procedure,
+      rulesJson: toRulesJson(input.rules),
+      isActive: input.isActive,
+    },
     eventType: 'ruleset.created',
   });
 }
 
-export function updateRuleset(db: TenantDb, actor: Actor, input: UpdateRulesetInput): Promise<Ruleset> {
-  return updateAudited(db, actor, rulesetTable, {
+export function updateRuleset(actor: Actor, input: UpdateRulesetInput): Promise<Ruleset> {
+  return updateAudited(actor, rulesetTable, {
     id: input.id,
     expectedUpdatedAt: input.expectedUpdatedAt,
     data: {
@@ -171,12 +151,8 @@ export function updateRuleset(db: TenantDb, actor: Actor, input: UpdateRulesetIn
  * Activates or deactivates a ruleset. Setting the state it already has succeeds and is recorded
  * like any other call (the audit row then lists no changed field).
  */
-export function setRulesetActive(
-  db: TenantDb,
-  actor: Actor,
-  input: { id: string; isActive: boolean },
-): Promise<Ruleset> {
-  return updateAudited(db, actor, rulesetTable, {
+export function setRulesetActive(actor: Actor, input: { id: string; isActive: boolean }): Promise<Ruleset> {
+  return updateAudited(actor, rulesetTable, {
     id: input.id,
     data: { isActive: input.isActive },
     eventType: input.isActive ? 'ruleset.activated' : 'ruleset.deactivated',
@@ -185,6 +161,9 @@ export function setRulesetActive(
 }
 
 /** Which payer and procedure a ruleset is for: its events' metadata, and the start of its snapshot. */
-function payerAndProcedure(ruleset: Ruleset): { payer: string; procedure: string } {
+function payerAndProcedure(ruleset: Pick<Ruleset, 'payer' | 'procedure'>): {
+  payer: string;
+  procedure: string;
+} {
   return { payer: ruleset.payer, procedure: ruleset.procedure };
 }

@@ -1,10 +1,9 @@
 import type { Actor } from '../context.js';
-import type { TenantDb } from '../db/tenant.js';
 import type { Priority } from '../domain/vocabulary.js';
 import { enumName, TASK_TRANSITIONS, type TaskStatus } from '../domain/workflow.js';
-import { forbidden, InvalidTransitionError, NotFoundError } from '../errors.js';
-import type { Prisma, Task } from '../generated/prisma/client.js';
-import { createAudited, deleteAudited, updateAudited, type VersionedTable } from './mutation.js';
+import { forbidden, InvalidTransitionError } from '../errors.js';
+import type { Task } from '../generated/prisma/client.js';
+import { type AuditedTable, createAudited, deleteAudited, updateAudited } from './mutation.js';
 
 export interface CreateTaskInput {
   caseId: string;
@@ -24,8 +23,9 @@ export interface UpdateTaskInput {
   expectedUpdatedAt?: Date | null;
 }
 
-const taskTable: VersionedTable<Task, Prisma.TaskUncheckedUpdateManyInput> = {
+export const taskTable: AuditedTable<Task> = {
   entityType: 'task',
+  model: 'Task',
   // API field names, enum names, UUID references.
   snapshot: (task) => ({
     caseId: task.caseId,
@@ -38,17 +38,7 @@ const taskTable: VersionedTable<Task, Prisma.TaskUncheckedUpdateManyInput> = {
     completedAt: task.completedAt?.toISOString() ?? null,
   }),
   eventMetadata: (task) => ({ caseId: task.caseId }),
-  rows: (db) => db.task,
-  updateVersion: (db, where, data) => db.task.updateManyAndReturn({ where, data }),
 };
-
-async function assertUserExists(db: TenantDb, actor: Actor, userId: string): Promise<void> {
-  const user = await db.user.findFirst({
-    where: { id: userId, tenantId: actor.tenantId },
-    select: { id: true },
-  });
-  if (!user) throw new NotFoundError('Assignee not found');
-}
 
 /** STAFF work only on tasks assigned to them. */
 function assertMayWorkOn(actor: Actor, task: Task, what: string): void {
@@ -57,31 +47,30 @@ function assertMayWorkOn(actor: Actor, task: Task, what: string): void {
   }
 }
 
-export function createTask(db: TenantDb, actor: Actor, input: CreateTaskInput): Promise<Task> {
+export function createTask(actor: Actor, input: CreateTaskInput): Promise<Task> {
   if (actor.role === 'staff' && input.assigneeId != null && input.assigneeId !== actor.userId) {
     throw forbidden('a STAFF member may create tasks only unassigned or assigned to themselves');
   }
   // The composite foreign keys (case_id, tenant_id) and (assigned_to, tenant_id) refuse a case or
   // user that is not the tenant's: mapDatabaseError names which one was missing.
-  return createAudited(db, actor, taskTable, {
-    create: (tx) =>
-      tx.task.create({
-        data: {
-          tenantId: actor.tenantId,
-          caseId: input.caseId,
-          assignedTo: input.assigneeId ?? null,
-          title: input.title,
-          description: input.description ?? null,
-          priority: input.priority,
-          dueDate: input.dueDate ?? null,
-        },
-      }),
+  return createAudited(actor, taskTable, {
+    fields: {
+      tenantId: actor.tenantId,
+      caseId: input.caseId,
+      assignedTo: input.assigneeId ?? null,
+      title: input.title,
+      description: input.description ?? null,
+      status: 'pending',
+      priority: input.priority,
+      dueDate: input.dueDate ?? null,
+      completedAt: null,
+    },
     eventType: 'task.created',
   });
 }
 
-export function updateTask(db: TenantDb, actor: Actor, input: UpdateTaskInput): Promise<Task> {
-  return updateAudited(db, actor, taskTable, {
+export function updateTask(actor: Actor, input: UpdateTaskInput): Promise<Task> {
+  return updateAudited(actor, taskTable, {
     id: input.id,
     expectedUpdatedAt: input.expectedUpdatedAt,
     check: (task) => assertMayWorkOn(actor, task, 'update'),
@@ -95,14 +84,11 @@ export function updateTask(db: TenantDb, actor: Actor, input: UpdateTaskInput): 
   });
 }
 
-export function assignTask(
-  db: TenantDb,
-  actor: Actor,
-  input: { id: string; assigneeId: string | null },
-): Promise<Task> {
-  return updateAudited(db, actor, taskTable, {
+/** The assignee's foreign key (assigned_to, tenant_id) refuses a user that is not the tenant's. */
+export function assignTask(actor: Actor, input: { id: string; assigneeId: string | null }): Promise<Task> {
+  return updateAudited(actor, taskTable, {
     id: input.id,
-    async check(task, tx) {
+    check(task) {
       if (actor.role === 'staff') {
         const takesUnassigned = task.assignedTo === null && input.assigneeId === actor.userId;
         const releasesOwn = task.assignedTo === actor.userId && input.assigneeId === null;
@@ -112,7 +98,6 @@ export function assignTask(
           );
         }
       }
-      if (input.assigneeId) await assertUserExists(tx, actor, input.assigneeId);
     },
     data: { assignedTo: input.assigneeId },
     eventType: 'task.assigned',
@@ -121,11 +106,10 @@ export function assignTask(
 }
 
 export function transitionTaskStatus(
-  db: TenantDb,
   actor: Actor,
   input: { id: string; status: TaskStatus; expectedUpdatedAt?: Date | null },
 ): Promise<Task> {
-  return updateAudited(db, actor, taskTable, {
+  return updateAudited(actor, taskTable, {
     id: input.id,
     expectedUpdatedAt: input.expectedUpdatedAt,
     check(task) {
@@ -144,7 +128,7 @@ export function transitionTaskStatus(
   });
 }
 
-export async function deleteTask(db: TenantDb, actor: Actor, input: { id: string }): Promise<string> {
-  const task = await deleteAudited(db, actor, taskTable, input.id, 'task.deleted');
+export async function deleteTask(actor: Actor, input: { id: string }): Promise<string> {
+  const task = await deleteAudited(actor, taskTable, input.id, 'task.deleted');
   return task.id;
 }

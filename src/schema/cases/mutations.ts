@@ -68,7 +68,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateCaseInput, required: true }) },
     resolve: async (_root, args, ctx) => {
       const input = parseInput(createCaseSchema, args.input);
-      const row = await createCase(ctx.db, ctx.actor, ctx.memberIdHashKey, input as never);
+      const row = await createCase(ctx.actor, ctx.memberIdHashKey, input as never);
       return { caseId: row.id };
     },
   }),
@@ -82,7 +82,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: UpdateCaseInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const row = await updateCase(ctx.db, ctx.actor, parseInput(updateCaseSchema, args.input) as never);
+      const row = await updateCase(ctx.actor, parseInput(updateCaseSchema, args.input) as never);
       return { caseId: row.id };
     },
   }),
@@ -96,11 +96,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: TransitionCaseStatusInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const row = await transitionCaseStatus(
-        ctx.db,
-        ctx.actor,
-        parseInput(transitionCaseStatusSchema, args.input),
-      );
+      const row = await transitionCaseStatus(ctx.actor, parseInput(transitionCaseStatusSchema, args.input));
       return { caseId: row.id };
     },
   }),
@@ -114,7 +110,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: AddCaseCodeInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const code = await addCaseCode(ctx.db, ctx.actor, parseInput(addCaseCodeSchema, args.input));
+      const code = await addCaseCode(ctx.actor, parseInput(addCaseCodeSchema, args.input));
       return { caseId: code.caseId, codeId: code.id };
     },
   }),
@@ -128,7 +124,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: RemoveCaseCodeInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const code = await removeCaseCode(ctx.db, ctx.actor, parseInput(removeCaseCodeSchema, args.input));
+      const code = await removeCaseCode(ctx.actor, parseInput(removeCaseCodeSchema, args.input));
       return { caseId: code.caseId, removedId: encodeGlobalID('CaseCode', code.id) };
     },
   }),
@@ -142,7 +138,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: DeleteCaseInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const id = await deleteCase(ctx.db, ctx.actor, parseInput(deleteCaseSchema, args.input));
+      const id = await deleteCase(ctx.actor, parseInput(deleteCaseSchema, args.input));
       return { deletedId: encodeGlobalID('Case', id) };
     },
   }),

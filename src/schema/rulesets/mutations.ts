@@ -39,7 +39,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: CreateRulesetInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const ruleset = await createRuleset(ctx.db, ctx.actor, parseInput(createRulesetSchema, args.input));
+      const ruleset = await createRuleset(ctx.actor, parseInput(createRulesetSchema, args.input));
       forgetMatchingRulesets(ctx);
       return { rulesetId: ruleset.id };
     },
@@ -54,7 +54,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: UpdateRulesetInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const ruleset = await updateRuleset(ctx.db, ctx.actor, parseInput(updateRulesetSchema, args.input));
+      const ruleset = await updateRuleset(ctx.actor, parseInput(updateRulesetSchema, args.input));
       forgetMatchingRulesets(ctx);
       return { rulesetId: ruleset.id };
     },
@@ -69,11 +69,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: SetRulesetActiveInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const ruleset = await setRulesetActive(
-        ctx.db,
-        ctx.actor,
-        parseInput(setRulesetActiveSchema, args.input),
-      );
+      const ruleset = await setRulesetActive(ctx.actor, parseInput(setRulesetActiveSchema, args.input));
       forgetMatchingRulesets(ctx);
       return { rulesetId: ruleset.id };
     },

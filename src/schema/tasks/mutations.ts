@@ -50,7 +50,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: CreateTaskInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const task = await createTask(ctx.db, ctx.actor, parseInput(createTaskSchema, args.input));
+      const task = await createTask(ctx.actor, parseInput(createTaskSchema, args.input));
       return { taskId: task.id };
     },
   }),
@@ -64,7 +64,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: UpdateTaskInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const task = await updateTask(ctx.db, ctx.actor, parseInput(updateTaskSchema, args.input));
+      const task = await updateTask(ctx.actor, parseInput(updateTaskSchema, args.input));
       return { taskId: task.id };
     },
   }),
@@ -78,7 +78,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: AssignTaskInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const task = await assignTask(ctx.db, ctx.actor, parseInput(assignTaskSchema, args.input));
+      const task = await assignTask(ctx.actor, parseInput(assignTaskSchema, args.input));
       return { taskId: task.id };
     },
   }),
@@ -92,11 +92,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: TransitionTaskStatusInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const task = await transitionTaskStatus(
-        ctx.db,
-        ctx.actor,
-        parseInput(transitionTaskStatusSchema, args.input),
-      );
+      const task = await transitionTaskStatus(ctx.actor, parseInput(transitionTaskStatusSchema, args.input));
       return { taskId: task.id };
     },
   }),
@@ -110,7 +106,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: DeleteTaskInput, required: true }) },
     resolve: async (_root, args, ctx) => {
-      const id = await deleteTask(ctx.db, ctx.actor, parseInput(deleteTaskSchema, args.input));
+      const id = await deleteTask(ctx.actor, parseInput(deleteTaskSchema, args.input));
       return { deletedId: encodeGlobalID('Task', id) };
     },
   }),
