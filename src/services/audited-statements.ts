@@ -64,11 +64,15 @@ function givenColumns(model: string, fields: FieldValues): [Column, unknown][] {
     .map(([field, value]) => [columnNamed(model, field), value]);
 }
 
-/** The tenant's row `id` of `model`, or none (another tenant's row is none: RLS and the tenant test). */
-export async function readRow<Row>(model: string, actor: Actor, id: string): Promise<Row | undefined> {
+/**
+ * The tenant's row `id` of `model`, or none (another tenant's row is none: RLS and the tenant
+ * test), locked until the transaction ends (FOR UPDATE): the update or delete that read it to
+ * check it writes the row it checked, and a concurrent one waits, then reads what this one wrote.
+ */
+export async function lockRow<Row>(model: string, actor: Actor, id: string): Promise<Row | undefined> {
   const { table } = modelNamed(model);
   const [row] = await requestSql<Row>(
-    `SELECT ${rowColumns(model, 'r')} FROM ${table} r WHERE r.id = $1::uuid AND r.tenant_id = $2::uuid`,
+    `SELECT ${rowColumns(model, 'r')} FROM ${table} r WHERE r.id = $1::uuid AND r.tenant_id = $2::uuid FOR UPDATE`,
     [id, actor.tenantId],
     { prepare: true },
   );
@@ -111,25 +115,22 @@ export async function insertWithAudit<Row>(
 }
 
 /**
- * UPDATEs the tenant's row `id` of `model` to `fields`, if it is still the version `version`
- * (its `updatedAt` at millisecond precision), with its audit and event rows, in one statement.
- * Undefined when the version no longer matches: nothing was written.
+ * UPDATEs the tenant's row `id` of `model` (locked by `lockRow`) to `fields`, with its audit and
+ * event rows, in one statement; `updated_at` is the statement's time.
  */
 export async function updateWithAudit<Row>(
   model: string,
   actor: Actor,
-  target: { id: string; version: Date },
+  id: string,
   fields: FieldValues,
   change: Omit<ChangeRecord, 'entityId'>,
 ): Promise<Row | undefined> {
-  const values: unknown[] = [target.id, actor.tenantId, target.version];
+  const values: unknown[] = [id, actor.tenantId];
   const sets = givenColumns(model, { ...fields, updatedAt: undefined }).map(
     ([column, value]) => `${column.col} = ${param(values, column, value)}`,
   );
-  // A row written by another tool may carry microseconds: the version is the millisecond read.
   const write = `UPDATE ${modelNamed(model).table} r SET ${[...sets, 'updated_at = clock_timestamp()'].join(', ')}
-    WHERE r.id = $1::uuid AND r.tenant_id = $2::uuid
-      AND r.updated_at >= $3::timestamptz AND r.updated_at < $3::timestamptz + interval '1 millisecond'`;
+    WHERE r.id = $1::uuid AND r.tenant_id = $2::uuid`;
   const [row] = await audited<Row>(model, write, values, actor, change);
   return row;
 }

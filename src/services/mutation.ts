@@ -10,7 +10,7 @@ import {
   deleteWithAudit,
   type FieldValues,
   insertWithAudit,
-  readRow,
+  lockRow,
   updateWithAudit,
 } from './audited-statements.js';
 
@@ -93,13 +93,16 @@ export async function inSavepoint<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The row `id` of the actor's tenant; NotFoundError when there is none (another tenant's included). */
-export async function findInTenant<Row extends { id: string }>(
+/**
+ * The row `id` of the actor's tenant, locked for the update or delete that reads it (see
+ * `lockRow`); NotFoundError when there is none (another tenant's included).
+ */
+async function findInTenant<Row extends { id: string }>(
   actor: Actor,
   table: AuditedTable<Row>,
   id: string,
 ): Promise<Row> {
-  const row = await readRow<Row>(table.model, actor, id);
+  const row = await lockRow<Row>(table.model, actor, id);
   if (!row) throw notFound(table);
   return row;
 }
@@ -129,9 +132,9 @@ export function createAudited<Row extends { id: string }>(
 
 /**
  * Updates the tenant's row `update.id` with its audit and event rows, in one savepoint: the row is
- * read and checked, then written with its audit and event rows in one statement, only if it is
- * still the version read (concurrent writers never both succeed from the same state; the loser
- * gets a ConflictError). Returns the row as written.
+ * read and locked, checked, then written with its audit and event rows in one statement.
+ * Concurrent writers of one row take turns: the second reads and checks what the first wrote (two
+ * moves from the same state never both succeed). Returns the row as written.
  */
 export function updateAudited<Row extends { id: string; updatedAt: Date }>(
   actor: Actor,
@@ -149,7 +152,7 @@ export function updateAudited<Row extends { id: string; updatedAt: Date }>(
     const updated = await updateWithAudit<Row>(
       table.model,
       actor,
-      { id: row.id, version: row.updatedAt },
+      row.id,
       update.data as FieldValues,
       {
         action: 'update',
@@ -159,7 +162,8 @@ export function updateAudited<Row extends { id: string; updatedAt: Date }>(
         eventMetadata: update.eventMetadata?.(row, after),
       },
     );
-    if (!updated) throw new ConflictError(`The ${nounOf(table)} changed meanwhile; read it again`);
+    // The row is locked: only a failure of the statement itself can leave it unwritten.
+    if (!updated) throw new Error(`the locked ${nounOf(table)} was not updated`);
     return updated;
   });
 }
@@ -180,8 +184,7 @@ export function deleteAudited<Row extends { id: string }>(
       eventType,
       eventMetadata: table.eventMetadata(row),
     });
-    // Deleted by another request since it was read.
-    if (!deleted) throw notFound(table);
+    if (!deleted) throw new Error(`the locked ${nounOf(table)} was not deleted`);
     return deleted;
   });
 }

@@ -1,3 +1,4 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Actor } from '../../src/context.js';
 import { stableUuid } from '../../src/db/seed.js';
@@ -183,5 +184,60 @@ describe('every audited write returns the row Prisma reads, and audits what chan
       }),
     );
     await check(rulesetTable, ruleset.id, () => setRulesetActive(actor, { id: ruleset.id, isActive: false }));
+  });
+});
+
+describe('concurrent writers of one row take turns', () => {
+  // assignTask has no ConflictError in its result union: concurrent assignments must not need one.
+  test('ten concurrent assignments of one task all succeed, each with its audit and event rows', async () => {
+    const [someCase] = await inTenant(
+      async (db) => await db.case.findMany({ take: 1, orderBy: { id: 'asc' } }),
+    );
+    const task = await inTenant(() =>
+      createTask(actor, { caseId: someCase?.id as string, title: 'Contended', priority: 'normal' }),
+    );
+    const users = ['staff', 'jordan', 'clinician', 'admin'].map((name) =>
+      encodeGlobalID('User', stableUuid('test-clinic', 'user', name)),
+    );
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        app.gql<{ assignTask: { __typename: string } }>(
+          'mutation ($i: AssignTaskInput!) { assignTask(input: $i) { __typename } }',
+          { i: { id: encodeGlobalID('Task', task.id), assigneeId: users[i % users.length] } },
+          { email: 'admin@test-clinic.com' },
+        ),
+      ),
+    );
+    expect(results.map((r) => r.body)).toEqual(
+      Array.from({ length: 10 }, () => ({ data: { assignTask: { __typename: 'AssignTaskPayload' } } })),
+    );
+    // Each one wrote its audit and event rows, none was refused as stale.
+    const [audits, events] = await inTenant(async (db) => [
+      await db.auditLog.count({ where: { entityId: task.id, action: 'update' } }),
+      await db.event.count({ where: { entityId: task.id, eventType: 'task.assigned' } }),
+    ]);
+    expect([audits, events]).toEqual([10, 10]);
+    // And each started from what the one before it left: the changes (before → after, the ones
+    // that changed something) form one path from the unassigned task to its final assignee. Two
+    // writers that read the same state would leave that state with two ways out and one way in.
+    const trail = await inTenant(
+      async (db) => await db.auditLog.findMany({ where: { entityId: task.id, action: 'update' } }),
+    );
+    const final = await inTenant(async (db) => await db.task.findUnique({ where: { id: task.id } }));
+    const balance = new Map<string, number>();
+    const bump = (state: unknown, by: number) =>
+      balance.set(String(state ?? 'none'), (balance.get(String(state ?? 'none')) ?? 0) + by);
+    for (const { changes } of trail) {
+      const { before, after } = changes as {
+        before: { assigneeId?: string };
+        after: { assigneeId?: string };
+      };
+      if (!('assigneeId' in after)) continue;
+      bump(before.assigneeId, 1);
+      bump(after.assigneeId, -1);
+    }
+    bump(null, -1);
+    bump(final?.assignedTo, 1);
+    expect([...balance.values()].filter((n) => n !== 0)).toEqual([]);
   });
 });
