@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { TokenVerifier } from './auth/jwt.js';
+import { capturePayloads } from './compiled/payloads.js';
 import type { Config } from './config.js';
 import type { PipelinePlugin, ServerContext } from './context.js';
 import { createReadinessCheck, type ReadinessCheck } from './db/readiness.js';
@@ -63,6 +64,8 @@ export function createServer(deps: ServerDeps): AppServer {
   const readiness = createReadinessCheck(deps.databaseUrl);
   const documentCaches = createDocumentCaches();
   const state = { draining: false };
+  // A mutation's payload rows are read by a compiled query: it needs the mutations' payloads.
+  capturePayloads(schema);
   const plugins: [string, PipelinePlugin | false | Plugin][] = [
     // First: it gives the request its id and times it.
     ['requestLog', useRequestLog(logger)],

@@ -1,5 +1,6 @@
 import { type ExecutionArgs, type ExecutionResult, getOperationAST, Kind } from 'graphql';
 import { executeCompiled, logFallback } from '../compiled/index.js';
+import { executeWithPayloadRead } from '../compiled/payloads.js';
 import type { Actor, Context, PipelinePlugin, RequestContext, ServerContext, Viewer } from '../context.js';
 import { statementCounter } from '../db/client.js';
 import {
@@ -23,7 +24,8 @@ interface ExecutorOptions extends TenantTransactionOptions {
  * Executes every operation inside one transaction with the token's tenant set for RLS, loads the
  * viewer through it (a user of another tenant is invisible there, so it fails as unknown), and
  * chooses how the operation runs: a query the compiler covers as one SQL statement
- * (src/compiled), anything else by the resolvers, which see that transaction as `ctx.db`. The
+ * (src/compiled), a mutation with its payload's rows read that way (src/compiled/payloads.ts),
+ * anything else by the resolvers, which see that transaction as `ctx.db`. The
  * choice is made here, inside yoga's pipeline: every other plugin applies to both. A failure of
  * the transaction itself (BEGIN, the settings, COMMIT) becomes the result's error, which
  * useErrorMasking words; nothing was committed.
@@ -57,8 +59,12 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
                 server.viewer = contextValue.viewer;
                 const resolve = () => executeFn({ ...args, contextValue });
                 if (!options.compiledQueries) return resolve();
+                const onFallback = logFallback(options.logger, requestId);
+                const compiledRead = (read: ExecutionArgs) =>
+                  executeCompiled(read, contextValue, () => executeFn(read), onFallback);
                 return (
-                  executeCompiled(args, contextValue, resolve, logFallback(options.logger, requestId)) ??
+                  executeCompiled(args, contextValue, resolve, onFallback) ??
+                  executeWithPayloadRead(args, contextValue, executeFn, compiledRead) ??
                   resolve()
                 );
               },

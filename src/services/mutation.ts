@@ -149,19 +149,13 @@ export function updateAudited<Row extends { id: string; updatedAt: Date }>(
     }
     // The row as the update leaves it: what the audit row records is known before the statement.
     const after: Row = { ...row, ...definedOnly(update.data) };
-    const updated = await updateWithAudit<Row>(
-      table.model,
-      actor,
-      row.id,
-      update.data as FieldValues,
-      {
-        action: 'update',
-        entityType: table.entityType,
-        changes: diff(table.snapshot(row), table.snapshot(after)),
-        eventType: update.eventType,
-        eventMetadata: update.eventMetadata?.(row, after),
-      },
-    );
+    const updated = await updateWithAudit<Row>(table.model, actor, row.id, update.data as FieldValues, {
+      action: 'update',
+      entityType: table.entityType,
+      changes: diff(table.snapshot(row), table.snapshot(after)),
+      eventType: update.eventType,
+      eventMetadata: update.eventMetadata?.(row, after),
+    });
     // The row is locked: only a failure of the statement itself can leave it unwritten.
     if (!updated) throw new Error(`the locked ${nounOf(table)} was not updated`);
     return updated;

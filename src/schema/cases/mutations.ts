@@ -1,5 +1,6 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
+import { payloadRow } from '../../compiled/payloads.js';
 import { ConflictError, InvalidTransitionError, NotFoundError, ValidationError } from '../../errors.js';
 import {
   addCaseCode,
@@ -31,6 +32,7 @@ function casePayload<Shape extends { caseId: string }>(name: string) {
     fields: (t) => ({
       case: t.prismaField({
         type: 'Case',
+        extensions: payloadRow('caseId'),
         resolve: (query, payload, _args, ctx) =>
           ctx.db.case.findUniqueOrThrow({ ...query, where: { id: payload.caseId } }),
       }),

@@ -1,4 +1,5 @@
 import { builder } from '../../builder.js';
+import { payloadRow } from '../../compiled/payloads.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { createRuleset, setRulesetActive, updateRuleset } from '../../services/rulesets.js';
 import { parseInput } from '../common/validation.js';
@@ -18,6 +19,7 @@ function rulesetPayload(name: string) {
     fields: (t) => ({
       ruleset: t.prismaField({
         type: 'Ruleset',
+        extensions: payloadRow('rulesetId'),
         resolve: (query, payload, _args, ctx) =>
           ctx.db.ruleset.findUniqueOrThrow({
             ...query,

@@ -1,5 +1,6 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.js';
+import { payloadRow } from '../../compiled/payloads.js';
 import { ConflictError, InvalidTransitionError, NotFoundError, ValidationError } from '../../errors.js';
 import {
   assignTask,
@@ -28,6 +29,7 @@ function taskPayload(name: string) {
     fields: (t) => ({
       task: t.prismaField({
         type: 'Task',
+        extensions: payloadRow('taskId'),
         resolve: (query, payload, _args, ctx) =>
           ctx.db.task.findUniqueOrThrow({ ...query, where: { id: payload.taskId } }),
       }),

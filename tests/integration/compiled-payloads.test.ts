@@ -1,0 +1,177 @@
+import { expect, test } from 'vitest';
+import { compiledStats } from '../../src/compiled/index.js';
+import { ROLES, useCompiledPair } from '../helpers/compiled-pair.js';
+import { query } from '../helpers/db.js';
+
+// A mutation's payload rows read by a compiled query (src/compiled/payloads.ts), against the
+// resolvers: the payload the compiled server answers is, byte for byte, what the resolvers' server
+// reads for the same row with the same selection right after; the read is one compiled statement.
+
+const pair = useCompiledPair();
+
+/** A body as `post` returns it, after its status: `200 {"data":…}`. */
+const parse = (response: string) => JSON.parse(response.slice(response.indexOf(' ') + 1));
+
+/** The selections the payloads are read with: nested lists, relations, aliases, a fragment, a variable. */
+const TASK = `id uuid title status priority dueDate completedAt isOverdue createdAt
+  assignee { name role } theCase: case { payer status codes { code codeType } ...CaseBits
+    tasks(first: $first) { totalCount edges { node { title } } } }`;
+const CASE = `id payer status priority diagnosisCodes confidence { overall } metadata extractedData createdAt
+  creator: createdBy { name } codes { code } ...CaseBits tasks(first: $first) { edges { node { title assignee { name } } } }
+  matchingRulesets { payer procedure }`;
+const RULESET = 'id payer procedure isActive rules { requirements documentation typicalTurnaround notes }';
+const FRAGMENT = 'fragment CaseBits on Case { priority ingestion { id } }';
+
+/** What a selection needs declared beside it: `$first`, the fragment. */
+const needs = (selection: string) => ({
+  first: selection.includes('$first') ? ', $first: Int!' : '',
+  fragment: selection.includes('...CaseBits') ? FRAGMENT : '',
+});
+
+function mutation(name: string, key: string, selection: string) {
+  const upper = `${name[0]?.toUpperCase()}${name.slice(1)}`;
+  const { first, fragment } = needs(selection);
+  return `mutation ($i: ${upper}Input!${first}) { out: ${name}(input: $i) { __typename
+    ... on ${upper}Payload { ${key} { ${selection} } } } } ${fragment}`;
+}
+
+/** Runs `name` on the compiled server; the payload's row must equal the resolvers' read of it. */
+async function same(
+  name: string,
+  key: string,
+  root: string,
+  selection: string,
+  input: object,
+  email: string,
+) {
+  const before = compiledStats.executed;
+  pair.compiled.statements.length = 0;
+  const body = parse(await pair.compiled.post(mutation(name, key, selection), { i: input, first: 3 }, email));
+  expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+  expect(body.data.out.__typename).toMatch(/Payload$/);
+  expect(compiledStats.executed - before).toBe(1);
+  expect(pair.compiled.statements.filter((s) => s.startsWith('SELECT json_build_object'))).toHaveLength(1);
+  const row = body.data.out[key];
+  const read = parse(
+    await pair.resolvers.post(
+      `query ($id: ID!${needs(selection).first}) { ${key}: ${root}(id: $id) { ${selection} } } ${needs(selection).fragment}`,
+      { id: row.id, first: 3 },
+      email,
+    ),
+  );
+  expect(read.errors).toBeUndefined();
+  // createdAt/updatedAt are the same row's: the whole JSON is compared.
+  expect(JSON.stringify(row)).toBe(JSON.stringify(read.data[key]));
+  return row;
+}
+
+const caseInput = {
+  memberId: 'M-PAYLOAD',
+  payer: 'Aetna',
+  priority: 'HIGH',
+  diagnosisCodes: ['M54.5'],
+  codes: [{ codeType: 'CPT', code: '72148' }],
+  confidence: { overall: 0.8, fields: { payer: 0.9 } },
+  extractedData: { note: 'payload' },
+  metadata: { b: 1, a: 2 },
+};
+
+test.each(ROLES.filter((email) => !email.startsWith('staff')))(
+  'case payloads as %s: create, update, transition, add a code',
+  async (email) => {
+    const created = await same('createCase', 'case', 'case', CASE, caseInput, email);
+    await same('updateCase', 'case', 'case', CASE, { id: created.id, payer: 'Cigna', metadata: null }, email);
+    await same('transitionCaseStatus', 'case', 'case', CASE, { id: created.id, status: 'APPROVED' }, email);
+    await same(
+      'addCaseCode',
+      'case',
+      'case',
+      CASE,
+      { caseId: created.id, code: { codeType: 'HCPCS', code: 'E0601' } },
+      email,
+    );
+  },
+);
+
+test('a CLINICIAN reading the payload case’s extractedData gets its view audit row, as from a query', async () => {
+  const email = 'clinician@test-clinic.com';
+  const created = await same('createCase', 'case', 'case', CASE, caseInput, email);
+  const uuid = Buffer.from(created.id, 'base64').toString().split(':')[1];
+  const views = await query<{ n: number }>(
+    pair.db.ownerUrl,
+    "SELECT count(*)::int AS n FROM audit_logs WHERE entity_id = $1 AND action = 'view'",
+    [uuid],
+  );
+  // One for the payload read of the compiled server, one for the resolvers' read of it.
+  expect(views).toEqual([{ n: 2 }]);
+});
+
+test.each(ROLES)('task payloads as %s: create, update, assign, transition', async (email) => {
+  const staff = email.startsWith('staff');
+  const created = await same(
+    'createTask',
+    'task',
+    'task',
+    TASK,
+    {
+      caseId: pair.caseIds[0],
+      title: 'Payload',
+      dueDate: '2027-02-03T04:05:06.789Z',
+      assigneeId: staff ? pair.userId : null,
+    },
+    email,
+  );
+  await same(
+    'updateTask',
+    'task',
+    'task',
+    TASK,
+    { id: created.id, title: 'Renamed', description: 'x' },
+    email,
+  );
+  if (!staff)
+    await same('assignTask', 'task', 'task', TASK, { id: created.id, assigneeId: pair.userId }, email);
+  await same('transitionTaskStatus', 'task', 'task', TASK, { id: created.id, status: 'COMPLETED' }, email);
+});
+
+test('ruleset payloads: create, update, deactivate', async () => {
+  const email = 'admin@test-clinic.com';
+  const created = await same(
+    'createRuleset',
+    'ruleset',
+    'ruleset',
+    RULESET,
+    {
+      payer: 'Payload Health',
+      procedure: '72148',
+      rules: { requirements: ['a'], documentation: [], typicalTurnaround: '1 day' },
+    },
+    email,
+  );
+  await same('updateRuleset', 'ruleset', 'ruleset', RULESET, { id: created.id, procedure: '72149' }, email);
+  await same('setRulesetActive', 'ruleset', 'ruleset', RULESET, { id: created.id, isActive: false }, email);
+});
+
+test('an error member, and two mutations in one operation, answer as without the payload read', async () => {
+  const email = 'admin@test-clinic.com';
+  const missing = parse(
+    await pair.compiled.post(
+      mutation('transitionTaskStatus', 'task', 'id'),
+      { i: { id: pair.caseIds[0]?.replace(/./, 'V'), status: 'COMPLETED' }, first: 1 },
+      email,
+    ),
+  );
+  expect(missing.data?.out?.__typename ?? missing.errors?.[0]?.extensions?.code).toMatch(
+    /NotFoundError|ValidationError|BAD_USER_INPUT/,
+  );
+  const two = parse(
+    await pair.compiled.post(
+      `mutation ($c: ID!) {
+        a: createTask(input: { caseId: $c, title: "one" }) { ... on CreateTaskPayload { task { title } } }
+        b: createTask(input: { caseId: $c, title: "two" }) { ... on CreateTaskPayload { task { title } } } }`,
+      { c: pair.caseIds[0] },
+      email,
+    ),
+  );
+  expect(two).toEqual({ data: { a: { task: { title: 'one' } }, b: { task: { title: 'two' } } } });
+});
