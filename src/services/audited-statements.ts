@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Column, type ColumnType, modelNamed } from '../compiled/models.js';
 import type { Actor } from '../context.js';
 import { requestSql } from '../db/tenant.js';
-import type { ChangeRecord } from './audit.js';
+import type { Changes } from '../domain/changes.js';
 
 /**
  * The SQL of audited writes: each write is one prepared statement that changes the row, inserts
@@ -12,6 +12,19 @@ import type { ChangeRecord } from './audit.js';
  * compiled reads; tests/integration/audited-writes.test.ts compares every row and audit row with
  * what Prisma reads back.
  */
+
+export type EntityType = 'case' | 'case_code' | 'task' | 'ruleset';
+
+/** The audit row and the event row of one write. */
+export interface ChangeRecord {
+  action: 'create' | 'update' | 'delete';
+  /** Both rows' `entity_type`; `entity_id` is the written row's. */
+  entityType: EntityType;
+  changes: Changes;
+  eventType: string;
+  /** Context of the change, e.g. a transition's from/to and reason. */
+  eventMetadata?: Record<string, unknown>;
+}
 
 /** The type a value is sent as (node-postgres sends every parameter as text). */
 const SQL_TYPE: Record<ColumnType, string> = {
@@ -95,7 +108,7 @@ export async function insertWithAudit<Row>(
   model: string,
   actor: Actor,
   fields: FieldValues,
-  change: Omit<ChangeRecord, 'entityId'>,
+  change: ChangeRecord,
   children?: ChildRows,
 ): Promise<Row> {
   const values: unknown[] = [];
@@ -123,7 +136,7 @@ export async function updateWithAudit<Row>(
   actor: Actor,
   id: string,
   fields: FieldValues,
-  change: Omit<ChangeRecord, 'entityId'>,
+  change: ChangeRecord,
 ): Promise<Row | undefined> {
   const values: unknown[] = [id, actor.tenantId];
   const sets = givenColumns(model, { ...fields, updatedAt: undefined }).map(
@@ -140,7 +153,7 @@ export async function deleteWithAudit<Row>(
   model: string,
   actor: Actor,
   id: string,
-  change: Omit<ChangeRecord, 'entityId'>,
+  change: ChangeRecord,
 ): Promise<Row | undefined> {
   const write = `DELETE FROM ${modelNamed(model).table} r WHERE r.id = $1::uuid AND r.tenant_id = $2::uuid`;
   const [row] = await audited<Row>(model, write, [id, actor.tenantId], actor, change);
@@ -156,7 +169,7 @@ function audited<Row>(
   write: string,
   values: unknown[],
   actor: Actor,
-  change: Omit<ChangeRecord, 'entityId'>,
+  change: ChangeRecord,
   ctes: string[] = [],
 ): Promise<Row[]> {
   const p = (value: unknown) => {

@@ -4,10 +4,10 @@ import { mapDatabaseError } from '../db/errors.js';
 import { requestSql } from '../db/tenant.js';
 import { diff, type Snapshot } from '../domain/changes.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
-import type { EntityType } from './audit.js';
 import {
   type ChildRows,
   deleteWithAudit,
+  type EntityType,
   type FieldValues,
   insertWithAudit,
   lockRow,
@@ -63,7 +63,7 @@ export interface Update<Row> {
  * transaction is the savepoint: a failure makes it end in ROLLBACK, and two statements are saved.
  * Database failures that are the client's become AppErrors.
  */
-export async function inSavepoint<T>(fn: () => Promise<T>): Promise<T> {
+async function inSavepoint<T>(fn: () => Promise<T>): Promise<T> {
   const request = requestConnection.getStore();
   if (!request) throw new Error('a mutation outside a request transaction');
   try {
