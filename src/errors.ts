@@ -89,6 +89,17 @@ export function timedOut(requestId: string): GraphQLError {
   });
 }
 
+/**
+ * The database ended the request's transaction to break a deadlock with another request writing
+ * the same rows (in another order); the request is rolled back whole, a retry succeeds.
+ */
+export function transactionConflict(requestId: string): GraphQLError {
+  return new GraphQLError(
+    'Another request was changing the same rows at the same time; nothing was written; retry',
+    { extensions: { code: 'TRANSACTION_CONFLICT', requestId } },
+  );
+}
+
 /** Anything unexpected: the client learns only the request id, the log has the rest. */
 export function unexpected(requestId: string): GraphQLError {
   return new GraphQLError('Unexpected error', {

@@ -114,6 +114,9 @@ export async function createTokenVerifier(options: JwtOptions): Promise<TokenVer
     }
     if (typeof payload.sub !== 'string' || payload.sub === '')
       throw new AuthenticationError('claim "sub" is empty');
+    // No user's auth id holds U+0000 (PostgreSQL text cannot), and the request's opening carries
+    // the subject in its SQL text (src/db/tenant.ts), which U+0000 would cut short.
+    if (payload.sub.includes('\u0000')) throw new AuthenticationError('claim "sub" holds U+0000');
     const claims = { authId: payload.sub, tenantId: tenantId.toLowerCase() };
     // `exp` is required above; jose accepts a token until exp + the tolerance, and so does this.
     const expiresMs = ((payload.exp as number) + CLOCK_TOLERANCE_SECONDS) * 1000;

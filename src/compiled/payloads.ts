@@ -41,6 +41,8 @@ interface PayloadField {
   /** The payload object's property holding the row id; the row's type name. */
   idProperty: string;
   typeName: string;
+  /** The read's variable for the row's id. */
+  variable: string;
 }
 
 interface PayloadPlan {
@@ -89,6 +91,25 @@ function buildPlan(
   const query = schema.getQueryType();
   if (!isObjectType(payload) || !query) return null;
 
+  // Only where every selection of a row field is one this rewrites: a named fragment, or a
+  // fragment within the payload's, may select it again, and would then be merged with the mark.
+  const onPayload: FieldNode[] = [];
+  for (const selection of field.selectionSet.selections) {
+    if (selection.kind === Kind.FRAGMENT_SPREAD) return null;
+    if (selection.kind !== Kind.INLINE_FRAGMENT) continue;
+    if (!selection.typeCondition) return null;
+    if (selection.typeCondition.name.value !== payload.name) continue;
+    for (const inner of selection.selectionSet.selections) {
+      if (inner.kind !== Kind.FIELD) return null;
+      onPayload.push(inner);
+    }
+  }
+  const keyOf = (node: FieldNode) => node.alias?.value ?? node.name.value;
+  const keys = onPayload.map(keyOf);
+  const taken = new Set(
+    (operation.variableDefinitions ?? []).map((definition) => definition.variable.name.value),
+  );
+
   const fields: PayloadField[] = [];
   const readSelections: FieldNode[] = [];
   const rewrite = (selection: SelectionNode): SelectionNode => {
@@ -97,15 +118,19 @@ function buildPlan(
     }
     const selections = selection.selectionSet.selections.map((inner) => {
       if (inner.kind !== Kind.FIELD || inner.directives?.length || !inner.selectionSet) return inner;
+      if (keys.filter((key) => key === keyOf(inner)).length > 1) return inner;
       const definition = payload.getFields()[inner.name.value];
       const idProperty = definition?.extensions.payloadRow;
       if (!definition || typeof idProperty !== 'string') return inner;
       const typeName = getNamedType(definition.type).name;
       const root = `${typeName.charAt(0).toLowerCase()}${typeName.slice(1)}`;
       if (!query.getFields()[root]?.args.some((arg) => arg.name === 'id')) return inner;
-      const key = inner.alias?.value ?? inner.name.value;
-      const variable = `payloadRow${fields.length}`;
-      fields.push({ key, idProperty, typeName });
+      const key = keyOf(inner);
+      // A name none of the operation's variables has.
+      let variable = `payloadRow${fields.length}`;
+      while (taken.has(variable)) variable += '_';
+      taken.add(variable);
+      fields.push({ key, idProperty, typeName, variable });
       readSelections.push({
         ...inner,
         alias: { kind: Kind.NAME, value: key },
@@ -131,7 +156,8 @@ function buildPlan(
     return { ...selection, selectionSet: { ...selection.selectionSet, selections } };
   };
   const selections = field.selectionSet.selections.map(rewrite);
-  if (fields.length === 0) return null;
+  // A row field selected twice under one key (two fragments) is left to the resolvers whole.
+  if (fields.length === 0 || new Set(fields.map((f) => f.key)).size < fields.length) return null;
 
   const mutationOperation: OperationDefinitionNode = {
     ...operation,
@@ -148,7 +174,12 @@ function buildPlan(
     payloadType: payload.name,
     fields,
     mutation: { ...document, definitions: [mutationOperation, ...fragments] },
-    read: readDocument(operation, readSelections, fragments, fields.length),
+    read: readDocument(
+      operation,
+      readSelections,
+      fragments,
+      fields.map((f) => f.variable),
+    ),
   };
 }
 
@@ -157,7 +188,7 @@ function readDocument(
   operation: OperationDefinitionNode,
   selections: FieldNode[],
   fragments: FragmentDefinitionNode[],
-  rows: number,
+  rowVariables: string[],
 ): DocumentNode {
   const used = new Set<string>();
   const spread = new Set<string>();
@@ -172,9 +203,9 @@ function readDocument(
     size = spread.size;
     for (const fragment of fragments) if (spread.has(fragment.name.value)) collect(fragment);
   }
-  const rowIds: VariableDefinitionNode[] = Array.from({ length: rows }, (_, i) => ({
+  const rowIds: VariableDefinitionNode[] = rowVariables.map((name) => ({
     kind: Kind.VARIABLE_DEFINITION,
-    variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: `payloadRow${i}` } },
+    variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: name } },
     type: {
       kind: Kind.NON_NULL_TYPE,
       type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } },
@@ -241,9 +272,9 @@ export function executeWithPayloadRead(
     if (!data || plan.fields.every((field) => data[field.key] !== plan.payloadType)) return result;
     const payload = payloads.get(ctx);
     const variables: Record<string, unknown> = { ...args.variableValues };
-    plan.fields.forEach((field, i) => {
-      variables[`payloadRow${i}`] = encodeGlobalID(field.typeName, String(payload?.[field.idProperty]));
-    });
+    for (const field of plan.fields) {
+      variables[field.variable] = encodeGlobalID(field.typeName, String(payload?.[field.idProperty]));
+    }
     const readArgs: ExecutionArgs = {
       ...args,
       document: plan.read,
@@ -253,15 +284,38 @@ export function executeWithPayloadRead(
     };
     const rows = await (read(readArgs) ?? execute(readArgs));
     const rowData = rows.data as Record<string, unknown> | null | undefined;
-    for (const field of plan.fields) data[field.key] = rowData?.[field.key] ?? null;
-    const errors = (rows.errors ?? []).map(
-      (error) =>
-        new GraphQLError(error.message, {
-          path: [plan.mutationKey, ...(error.path ?? [])],
-          extensions: error.extensions,
-          originalError: error.originalError ?? error,
-        }),
-    );
-    return errors.length > 0 ? { ...result, errors: [...(result.errors ?? []), ...errors] } : result;
+    const errors = [
+      ...(result.errors ?? []),
+      ...(rows.errors ?? []).map(
+        (error) =>
+          new GraphQLError(error.message, {
+            nodes: error.nodes,
+            source: error.source,
+            positions: error.positions,
+            path: [plan.mutationKey, ...(error.path ?? [])],
+            extensions: error.extensions,
+            originalError: error.originalError ?? error,
+          }),
+      ),
+    ];
+    // A row field is non-null, as are the payload and the mutation's result: a row that could not
+    // be read leaves no data, as it would by the resolvers (and the executor then rolls back).
+    if (plan.fields.some((field) => rowData?.[field.key] == null)) {
+      return {
+        data: null,
+        errors:
+          errors.length > 0
+            ? errors
+            : // Not the client's doing: useErrorMasking words it as unexpected, and logs it.
+              [notReadBack(plan.mutationKey)],
+      };
+    }
+    for (const field of plan.fields) data[field.key] = rowData?.[field.key];
+    return errors.length > 0 ? { ...result, errors } : result;
   })();
+}
+
+function notReadBack(mutationKey: string): GraphQLError {
+  const error = new Error('a written row was not read back');
+  return new GraphQLError(error.message, { path: [mutationKey], originalError: error });
 }

@@ -76,16 +76,19 @@ export class DatabaseClosingError extends Error {
 }
 
 /**
- * Failures of the database itself, which the client can do nothing about but wait:
- * `timeout` (a statement ran past the statement timeout) or `unavailable` (the server is gone,
- * restarting, stalled, refused us, or a pooler lost a prepared statement). Undefined for
+ * Failures of the database itself, which the client can do nothing about but wait and retry:
+ * `timeout` (a statement ran past the statement timeout), `unavailable` (the server is gone,
+ * restarting, stalled, refused us, or a pooler lost a prepared statement) or `conflict` (the
+ * database ended the transaction to break a deadlock with another request's). Undefined for
  * everything else.
  */
-export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | undefined {
+export function databaseFailure(error: unknown): 'timeout' | 'unavailable' | 'conflict' | undefined {
   if (error instanceof DatabaseStalledError || error instanceof DatabaseClosingError) return 'unavailable';
   if (error instanceof RequestTimeLimitError) return 'timeout';
   const sqlState = sqlStateOf(error) ?? '';
   if (sqlState === '57014') return 'timeout'; // query_canceled: the statement timeout
+  // deadlock_detected, serialization_failure: two requests wrote the same rows in opposite orders.
+  if (sqlState === '40P01' || sqlState === '40001') return 'conflict';
   // P1001 unreachable, P1002 timed out reaching it, P1017 connection closed, P2024 no pooled connection in time
   if (['P1001', 'P1002', 'P1017', 'P2024'].includes(String((error as { code?: unknown }).code))) {
     return 'unavailable';

@@ -152,6 +152,15 @@ async function inTenantTransaction<T>(
 }
 
 /**
+ * Ends the current request's transaction in ROLLBACK instead of COMMIT: nothing it wrote is kept
+ * (a mutation operation whose answer has no data, src/plugins/executor.ts).
+ */
+export function rollBackRequest(): void {
+  const request = requestConnection.getStore();
+  if (request) request.rollbackOnly = true;
+}
+
+/**
  * One statement on the current request's connection, inside its transaction (savepoint included):
  * `RequestTransaction.sql`, and what services use for the statements they write by hand, without
  * Prisma's per-statement planning. `prepare`: as a named prepared statement (see `preparedName`).

@@ -2,13 +2,13 @@ import { PothosValidationError } from '@pothos/core';
 import { GraphQLError, Kind } from 'graphql';
 import type { PipelinePlugin, ServerContext } from '../context.js';
 import { databaseFailure, dataException, failureCause } from '../db/errors.js';
-import { badUserInput, serviceUnavailable, timedOut, unexpected } from '../errors.js';
+import { badUserInput, serviceUnavailable, timedOut, transactionConflict, unexpected } from '../errors.js';
 import { createLogThrottle, type Logger } from '../logger.js';
 
 /**
  * What the client sees of every error of every result, in one place. Errors leave in one of three
  * forms: as raised on purpose (GraphQL errors with a code: FORBIDDEN, BAD_USER_INPUT, …), as
- * TIMEOUT or SERVICE_UNAVAILABLE (503) when the database failed, or masked as "Unexpected error"
+ * TIMEOUT, TRANSACTION_CONFLICT or SERVICE_UNAVAILABLE (503) when the database failed, or masked as "Unexpected error"
  * with the request id, and logged: a bug of ours, never a client's mistake or an outage.
  */
 export function useErrorMasking(logger: Logger): PipelinePlugin {
@@ -69,6 +69,7 @@ function exposeError(error: unknown, requestId: string, logger: Logger): GraphQL
     databaseFailureLog(`${failure}:${cause}`, (suppressed) =>
       logger.warn({ requestId, path, failure, cause, suppressed }, `database ${failure}`),
     );
+    if (failure === 'conflict') return transactionConflict(requestId);
     return failure === 'timeout' ? timedOut(requestId) : serviceUnavailable(requestId);
   }
   logger.error({ requestId, path, err: original }, 'unexpected error');

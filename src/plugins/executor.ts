@@ -6,6 +6,7 @@ import { statementCounter } from '../db/client.js';
 import {
   type RequestTransaction,
   type RequestUser,
+  rollBackRequest,
   type TenantTransactionOptions,
   withRequest,
 } from '../db/tenant.js';
@@ -58,15 +59,19 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
                 const contextValue = resolverContext(base, tx, tx.user, counter, options.memberIdHashKey);
                 server.viewer = contextValue.viewer;
                 const resolve = () => executeFn({ ...args, contextValue });
-                if (!options.compiledQueries) return resolve();
                 const onFallback = logFallback(options.logger, requestId);
                 const compiledRead = (read: ExecutionArgs) =>
                   executeCompiled(read, contextValue, () => executeFn(read), onFallback);
-                return (
-                  executeCompiled(args, contextValue, resolve, onFallback) ??
-                  executeWithPayloadRead(args, contextValue, executeFn, compiledRead) ??
-                  resolve()
-                );
+                const result = (await (!options.compiledQueries
+                  ? resolve()
+                  : (executeCompiled(args, contextValue, resolve, onFallback) ??
+                    executeWithPayloadRead(args, contextValue, executeFn, compiledRead) ??
+                    resolve()))) as ExecutionResult;
+                // A mutation field's error that is not a union member nulls `data` (every result is
+                // non-null): the client cannot know what was written, so nothing is kept, a
+                // mutation before it in the same operation included.
+                if (isMutation(args) && result.data == null) rollBackRequest();
+                return result;
               },
               { ...options, soleMutation: isSoleMutation(args) },
             ),
@@ -109,6 +114,10 @@ function resolverContext(
       return counter.count;
     },
   };
+}
+
+function isMutation({ document, operationName }: ExecutionArgs): boolean {
+  return getOperationAST(document, operationName)?.operation === 'mutation';
 }
 
 /** An operation that is one mutation field: its failure may roll back the whole transaction. */

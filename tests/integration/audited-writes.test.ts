@@ -25,6 +25,7 @@ import {
   updateTask,
 } from '../../src/services/tasks.js';
 import { startTestApp, TEST_MEMBER_ID_HASH_KEY, type TestApp } from '../helpers/app.js';
+import { query } from '../helpers/db.js';
 
 // The audited writes (src/services/audited-statements.ts) write their SQL by hand, from the
 // datamodel: the differential check against Prisma, the interpreted path. Every row a write
@@ -239,5 +240,45 @@ describe('concurrent writers of one row take turns', () => {
     bump(null, -1);
     bump(final?.assignedTo, 1);
     expect([...balance.values()].filter((n) => n !== 0)).toEqual([]);
+  });
+});
+
+describe('two operations writing two rows in opposite orders', () => {
+  // Each is two mutations; run at once they wait for each other's row lock, and PostgreSQL ends one
+  // of them (deadlock_detected). That one answers TRANSACTION_CONFLICT and keeps nothing, its first
+  // mutation included; the other keeps both.
+  test('the one the database ends keeps nothing, the other keeps both', async () => {
+    const rows = await inTenant(async (db) => await db.task.findMany({ take: 2, orderBy: { id: 'asc' } }));
+    const [x, y] = rows.map((row) => encodeGlobalID('Task', row.id));
+    const op = `mutation ($a: UpdateTaskInput!, $b: UpdateTaskInput!) {
+      a: updateTask(input: $a) { __typename } b: updateTask(input: $b) { __typename } }`;
+    let conflicts = 0;
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all([
+        app.gql(op, { a: { id: x, title: `r${round} 1a` }, b: { id: y, title: `r${round} 1b` } }),
+        app.gql(op, { a: { id: y, title: `r${round} 2a` }, b: { id: x, title: `r${round} 2b` } }),
+      ]);
+      let kept = 0;
+      for (const answer of answers) {
+        if (answer.body.errors) {
+          expect(answer.body.data ?? null).toBeNull();
+          expect(answer.body.errors.map((e) => e.extensions?.code)).toEqual(['TRANSACTION_CONFLICT']);
+          conflicts += 1;
+        } else {
+          expect(answer.body.data).toEqual({
+            a: { __typename: 'UpdateTaskPayload' },
+            b: { __typename: 'UpdateTaskPayload' },
+          });
+          kept += 2;
+        }
+      }
+      const [{ audits } = { audits: -1 }] = await query<{ audits: number }>(
+        app.db.ownerUrl,
+        "SELECT count(*)::int AS audits FROM audit_logs WHERE action = 'update' AND changes::text LIKE $1",
+        [`%r${round} %`],
+      );
+      expect(audits).toBe(kept);
+    }
+    console.info(`opposite-order operations: ${conflicts} of 3 rounds ended by a deadlock`);
   });
 });

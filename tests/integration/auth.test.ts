@@ -67,6 +67,20 @@ const cases: [string, () => Promise<string | null>, RegExp][] = [
       `Bearer ${await signToken(TEST_JWT_SECRET, { authId: 'nobody', tenantId: TENANT }, { tenantClaim: 'tenant_id' })}`,
     /no user with this subject in this tenant/,
   ],
+  [
+    // The request's opening carries the subject in its SQL text; U+0000 would cut it short, and the
+    // protocol error read as a database outage (a 503).
+    'a subject holding U+0000',
+    async () =>
+      `Bearer ${await signToken(TEST_JWT_SECRET, { authId: "seed|admin@test-clinic.com\u0000', 1); --", tenantId: TENANT }, { tenantClaim: 'tenant_id' })}`,
+    /claim "sub" holds U\+0000/,
+  ],
+  [
+    'a subject quoting SQL',
+    async () =>
+      `Bearer ${await signToken(TEST_JWT_SECRET, { authId: "x', 5000); SELECT 1; --\\'", tenantId: TENANT }, { tenantClaim: 'tenant_id' })}`,
+    /no user with this subject in this tenant/,
+  ],
 ];
 
 test.each(cases)(

@@ -175,3 +175,120 @@ test('an error member, and two mutations in one operation, answer as without the
   );
   expect(two).toEqual({ data: { a: { task: { title: 'one' } }, b: { task: { title: 'two' } } } });
 });
+
+// Found by a review: selections of a payload's row that the compiled read must answer exactly as
+// the resolvers do (the same status and body), or leave to them. Each updates the same task to the
+// same title on both servers, so both read the same row.
+const SHAPES: [string, string, Record<string, unknown>?][] = [
+  [
+    'nested inline same type',
+    `mutation($i: UpdateTaskInput!) { updateTask(input: $i) { ... on UpdateTaskPayload { task { title } ... on UpdateTaskPayload { task { priority } } } } }`,
+  ],
+  [
+    'named fragment after',
+    `mutation($i: UpdateTaskInput!) { updateTask(input: $i) { ... on UpdateTaskPayload { task { title } ...P } } } fragment P on UpdateTaskPayload { task { priority } }`,
+  ],
+  [
+    'named fragment before',
+    `mutation($i: UpdateTaskInput!) { updateTask(input: $i) { ... on UpdateTaskPayload { ...P task { title } } } } fragment P on UpdateTaskPayload { task { priority } }`,
+  ],
+  [
+    'two inline fragments',
+    `mutation($i: UpdateTaskInput!) { updateTask(input: $i) { ... on UpdateTaskPayload { task { title } } ... on UpdateTaskPayload { task { priority } } } }`,
+  ],
+  [
+    'field twice same fragment',
+    `mutation($i: UpdateTaskInput!) { updateTask(input: $i) { ... on UpdateTaskPayload { task { title } task { priority } } } }`,
+  ],
+  [
+    'client var payloadRow0',
+    `mutation($i: UpdateTaskInput!, $payloadRow0: Boolean!) { updateTask(input: $i) { ... on UpdateTaskPayload { task { title @include(if: $payloadRow0) priority } } } }`,
+    { payloadRow0: true },
+  ],
+  [
+    'skip inside',
+    `mutation($i: UpdateTaskInput!) { updateTask(input: $i) { ... on UpdateTaskPayload { task { title @skip(if: true) priority } } } }`,
+  ],
+  [
+    'include on fragment false',
+    `mutation($i: UpdateTaskInput!, $x: Boolean!) { updateTask(input: $i) { __typename ... on UpdateTaskPayload @include(if: $x) { task { title } } } }`,
+    { x: false },
+  ],
+  [
+    'include on fragment true',
+    `mutation($i: UpdateTaskInput!, $x: Boolean!) { updateTask(input: $i) { __typename ... on UpdateTaskPayload @include(if: $x) { task { title } } } }`,
+    { x: true },
+  ],
+  [
+    'aliases',
+    `mutation($i: UpdateTaskInput!) { u: updateTask(input: $i) { ... on UpdateTaskPayload { a: task { title } b: task { priority } __typename } } }`,
+  ],
+  [
+    'typename',
+    `mutation($i: UpdateTaskInput!) { updateTask(input: $i) { __typename ... on UpdateTaskPayload { __typename task { __typename title } } } }`,
+  ],
+  [
+    'interface fragment',
+    `mutation($i: UpdateTaskInput!) { updateTask(input: $i) { ... on UpdateTaskPayload { task { ... on Node { __typename } ... on Task { title } } } } }`,
+  ],
+  [
+    'default var',
+    `mutation($i: UpdateTaskInput!, $f: Int = 1) { updateTask(input: $i) { ... on UpdateTaskPayload { task { case { tasks(first: $f) { totalCount edges { node { title } } } } } } } }`,
+  ],
+  [
+    'var in fragment',
+    `mutation($i: UpdateTaskInput!, $f: Int!) { updateTask(input: $i) { ... on UpdateTaskPayload { task { ...T } } } } fragment T on Task { case { tasks(first: $f) { totalCount } } }`,
+    { f: 2 },
+  ],
+  [
+    'var undefined default null',
+    `mutation($i: UpdateTaskInput!, $f: Int) { updateTask(input: $i) { ... on UpdateTaskPayload { task { case { tasks(first: $f) { totalCount } } } } } }`,
+  ],
+  [
+    'bad var in payload',
+    `mutation($i: UpdateTaskInput!, $f: Int!) { updateTask(input: $i) { ... on UpdateTaskPayload { task { case { tasks(first: $f) { totalCount } } } } } }`,
+    { f: -5 },
+  ],
+  [
+    'huge first',
+    `mutation($i: UpdateTaskInput!, $f: Int!) { updateTask(input: $i) { ... on UpdateTaskPayload { task { case { tasks(first: $f) { totalCount } } } } } }`,
+    { f: 100000 },
+  ],
+  [
+    'extractedData staff',
+    `mutation($i: UpdateTaskInput!) { updateTask(input: $i) { ... on UpdateTaskPayload { task { title case { extractedData } } } } }`,
+  ],
+];
+
+test.each(SHAPES)('payload shape: %s', async (name, text, variables) => {
+  const email = name.includes('staff') ? 'clinician@test-clinic.com' : 'admin@test-clinic.com';
+  const input = { i: { id: pair.taskId, title: 'Same title' }, ...variables };
+  const compiled = await pair.compiled.post(text, input, email);
+  const resolvers = await pair.resolvers.post(text, input, email);
+  expect(compiled).toBe(resolvers);
+});
+
+test('a payload read that fails leaves no data, and the mutation is rolled back', async () => {
+  const text = `mutation ($i: CreateTaskInput!, $f: Int!) { createTask(input: $i) {
+    ... on CreateTaskPayload { task { title case { tasks(first: $f) { totalCount } } } } } }`;
+  const count = async () =>
+    (
+      await query<{ n: number }>(
+        pair.db.ownerUrl,
+        "SELECT count(*)::int AS n FROM tasks WHERE title = 'Rolled back'",
+      )
+    )[0]?.n;
+  for (const app of [pair.compiled, pair.resolvers]) {
+    const body = parse(
+      await app.post(
+        text,
+        { i: { caseId: pair.caseIds[0], title: 'Rolled back' }, f: -5 },
+        'admin@test-clinic.com',
+      ),
+    );
+    expect(body.data).toBeNull();
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(body.errors?.[0]?.locations).toBeDefined();
+  }
+  expect(await count()).toBe(0);
+});
