@@ -62,3 +62,14 @@ export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     await client.end();
   }
 }
+
+/** The global ID of the tenant's first case by id: a case the seed made, for tests that write to one. */
+export async function firstCaseId(ownerUrl: string, tenantId: string): Promise<string> {
+  const [row] = await query<{ id: string }>(
+    ownerUrl,
+    'SELECT id FROM cases WHERE tenant_id = $1 ORDER BY id LIMIT 1',
+    [tenantId],
+  );
+  if (!row) throw new Error('the tenant has no case');
+  return Buffer.from(`Case:${row.id}`).toString('base64');
+}

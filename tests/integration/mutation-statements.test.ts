@@ -2,7 +2,7 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { stableUuid } from '../../src/db/seed.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { query } from '../helpers/db.js';
+import { firstCaseId, query } from '../helpers/db.js';
 
 // The write path's statement budget (issue 13), counted, never timed: every mutation, with a
 // payload that reads a relation, is at most 5 statements, BEGIN and COMMIT and its audit and
@@ -17,12 +17,7 @@ let app: TestApp;
 let caseId: string;
 beforeAll(async () => {
   app = await startTestApp();
-  const [row] = await query<{ id: string }>(
-    app.db.ownerUrl,
-    'SELECT id FROM cases WHERE tenant_id = $1 ORDER BY id LIMIT 1',
-    [TENANT],
-  );
-  caseId = encodeGlobalID('Case', row?.id as string);
+  caseId = await firstCaseId(app.db.ownerUrl, TENANT);
 });
 afterAll(() => app?.close());
 

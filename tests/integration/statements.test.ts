@@ -1,8 +1,7 @@
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { stableUuid } from '../../src/db/seed.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { query } from '../helpers/db.js';
+import { firstCaseId } from '../helpers/db.js';
 
 // The statement budget (counted, never timed): a request's SQL statements, the RLS transaction
 // included, do not grow with the page size or with one more level of nesting.
@@ -25,12 +24,7 @@ let app: TestApp;
 let caseId: string;
 beforeAll(async () => {
   app = await startTestApp();
-  const [row] = await query<{ id: string }>(
-    app.db.ownerUrl,
-    'SELECT id FROM cases WHERE tenant_id = $1 ORDER BY id LIMIT 1',
-    [stableUuid('tenant', 'test-clinic')],
-  );
-  caseId = encodeGlobalID('Case', row?.id as string);
+  caseId = await firstCaseId(app.db.ownerUrl, stableUuid('tenant', 'test-clinic'));
 });
 afterAll(() => app?.close());
 
