@@ -48,7 +48,7 @@ export interface Update<Row> {
   id: string;
   /** When given and not the row's `updatedAt`, the update is refused with a ConflictError. */
   expectedUpdatedAt?: Date | null;
-  /** The rules that may refuse this update of `row`: checked before its version is. */
+  /** The rules that may refuse this update of `row` (read and locked): checked before `expectedUpdatedAt`. */
   check?(row: Row): void;
   /** The fields to change; undefined ones stay as they are. */
   data: Partial<RowFields<Row>>;
