@@ -38,9 +38,13 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # No npm, no build tools: Debian, the node binary, the server and its production dependencies.
 FROM ${RUNTIME_IMAGE} AS runtime
+# MALLOC_ARENA_MAX: glibc's malloc keeps up to 8 arenas per core, and the few threads node's
+# libraries use spread their allocations over several: peak RSS under load 178–213 MB without it,
+# 166–201 MB with 2, five runs each (docs/operations.md, "Memory").
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=4000
+    PORT=4000 \
+    MALLOC_ARENA_MAX=2
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 COPY --from=prod-deps /app/package.json ./package.json

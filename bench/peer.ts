@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SCALE } from './data.js';
 import { openBenchDatabase, prepareBenchDatabase } from './db.js';
-import { BENCH_JWT, BENCH_MEMBER_ID_HASH_KEY, PEER_SHAPES, SERVER_NODE_FLAGS } from './shapes.js';
+import { BENCH_JWT, BENCH_MEMBER_ID_HASH_KEY, PEER_SHAPES, SERVER_ENV, SERVER_NODE_FLAGS } from './shapes.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const HARNESS = path.resolve(process.env.PEER_BENCH_DIR ?? path.join(ROOT, '../shared/peer-bench'));
@@ -75,6 +75,7 @@ const target = {
   start: {
     command: ['node', ...SERVER_NODE_FLAGS, path.join(ROOT, 'dist/index.js')],
     env: {
+      ...SERVER_ENV,
       PORT: String(PORT),
       HOST: '127.0.0.1',
       DATABASE_URL: db.runtimeUrl,

@@ -31,6 +31,7 @@ import {
   mixedRequests,
   type RequestContext,
   requestsFor,
+  SERVER_ENV,
   SERVER_NODE_FLAGS,
 } from './shapes.js';
 import { verifyShapes } from './verify.js';
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
         path.join(ROOT, 'dist/index.js'),
       ],
       env: {
+        ...SERVER_ENV,
         NODE_ENV: 'production',
         HOST: '127.0.0.1',
         PORT: String(port),

@@ -30,6 +30,8 @@ export const BENCH_MEMBER_ID_HASH_KEY = 'bench-only-member-id-hash-key-012345678
 export const M1_TITLE_PREFIX = 'bench-m1';
 /** How production runs the server (package.json `start:prod`, the Dockerfile): the bench does the same. */
 export const SERVER_NODE_FLAGS = ['--max-old-space-size=128'];
+/** The environment the Dockerfile gives the server besides its configuration. */
+export const SERVER_ENV = { MALLOC_ARENA_MAX: '2' };
 
 export function operation(shape: Shape): string {
   return readFileSync(new URL(`queries/${shape}.graphql`, import.meta.url), 'utf8');
