@@ -233,7 +233,7 @@ const payloads = new WeakMap<object, Record<string, unknown>>();
 const capturing = new WeakSet<GraphQLSchema>();
 
 /**
- * Keeps what each of `schema`'s mutation fields returns for the request (`capturedPayload`): the
+ * Keeps what each of `schema`'s mutation fields returns for the request (`payloads`): the
  * payload object holds the ids of the rows read afterwards. Once per schema, at start.
  */
 export function capturePayloads(schema: GraphQLSchema): void {
