@@ -11,6 +11,19 @@ import type { TableField, TableModel } from './table-model.js';
 
 export type ColumnType = 'uuid' | 'text' | 'ts' | 'int' | 'smallint' | 'bool' | 'float' | 'json' | 'text[]';
 
+/** The PostgreSQL type of each column type: what a parameter for such a column is cast to. */
+export const SQL_TYPE: Readonly<Record<ColumnType, string>> = {
+  uuid: 'uuid',
+  text: 'text',
+  ts: 'timestamptz',
+  int: 'integer',
+  smallint: 'smallint',
+  bool: 'boolean',
+  float: 'float8',
+  json: 'jsonb',
+  'text[]': 'text[]',
+};
+
 /**
  * A column: `vocab`, for the enum columns, is their vocabulary (the CHECK constraints of the
  * migrations): a filter value from it is written into the statement as a literal, not a

@@ -1,5 +1,5 @@
 import { UUID } from '../domain/ids.js';
-import { type Column, type ColumnType, MODELS } from './models.js';
+import { type Column, type ColumnType, MODELS, SQL_TYPE } from './models.js';
 import { arrayLiteral, lit, Untranslatable } from './sql.js';
 
 /**
@@ -54,21 +54,9 @@ export function whereSql(modelName: string, where: unknown, alias: string, value
 
 function placeholder(values: unknown[], value: unknown, type: ColumnType): string {
   values.push(value);
-  return `{${values.length - 1}}::${SQL_TYPES[type]}`;
-}
-
-const SQL_TYPES: Record<ColumnType, string> = {
-  uuid: 'uuid',
-  text: 'text',
-  ts: 'timestamptz',
-  int: 'int',
   // A SMALLINT column compares with an int parameter as well; the bound is checked before.
-  smallint: 'int',
-  bool: 'boolean',
-  float: 'float8',
-  json: 'jsonb',
-  'text[]': 'text[]',
-};
+  return `{${values.length - 1}}::${type === 'smallint' ? 'int' : SQL_TYPE[type]}`;
+}
 
 /** A filter value as a parameter: strings as they are, dates as ISO text, numbers and booleans as text. */
 function scalarParam(value: unknown, type: ColumnType): unknown {

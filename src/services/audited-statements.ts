@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Column, type ColumnType, modelNamed } from '../compiled/models.js';
+import { type Column, columnOf, modelNamed, SQL_TYPE } from '../compiled/models.js';
 import type { Actor } from '../context.js';
 import { requestSql } from '../db/tenant.js';
 import type { Changes } from '../domain/changes.js';
@@ -26,19 +26,6 @@ export interface ChangeRecord {
   eventMetadata?: Record<string, unknown>;
 }
 
-/** The type a value is sent as (node-postgres sends every parameter as text). */
-const SQL_TYPE: Record<ColumnType, string> = {
-  uuid: 'uuid',
-  text: 'text',
-  ts: 'timestamptz',
-  int: 'integer',
-  smallint: 'smallint',
-  bool: 'boolean',
-  float: 'float8',
-  json: 'jsonb',
-  'text[]': 'text[]',
-};
-
 /** A write's values by Prisma field name; `undefined` leaves a column out, `null` is SQL NULL. */
 export type FieldValues = Record<string, unknown>;
 
@@ -64,17 +51,11 @@ function param(values: unknown[], column: Column, value: unknown): string {
   return `$${values.length}::${SQL_TYPE[column.type]}`;
 }
 
-function columnNamed(model: string, field: string): Column {
-  const column = modelNamed(model).columns[field];
-  if (!column) throw new Error(`${model}.${field} is not a column`);
-  return column;
-}
-
 /** The given fields of `fields` (`undefined` ones left out), with their columns. */
 function givenColumns(model: string, fields: FieldValues): [Column, unknown][] {
   return Object.entries(fields)
     .filter(([, value]) => value !== undefined)
-    .map(([field, value]) => [columnNamed(model, field), value]);
+    .map(([field, value]) => [columnOf(model, field), value]);
 }
 
 /**
@@ -201,10 +182,10 @@ function childInsert(children: ChildRows, values: unknown[]): string {
   const { table } = modelNamed(children.model);
   const rows: FieldValues[] = children.rows.map((row) => ({ ...row, id: randomUUID() }));
   const fields = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-  const columns = fields.map((field) => columnNamed(children.model, field));
+  const columns = fields.map((field) => columnOf(children.model, field));
   if (columns.some((column) => column.type === 'text[]')) throw new Error('child rows hold no arrays');
   values.push(JSON.stringify(rows.map((row) => fields.map((field) => row[field] ?? null))));
-  const parent = columnNamed(children.model, children.parentField).col;
+  const parent = columnOf(children.model, children.parentField).col;
   // Each row is a JSON array of its values in `fields` order; `->>` and the cast read each one.
   const read = columns.map((column, i) =>
     column.type === 'json' ? `child->${i}` : `(child->>${i})::${SQL_TYPE[column.type]}`,
