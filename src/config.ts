@@ -47,6 +47,10 @@ const envSchema = z.object({
   // its max_prepared_statements = 0): every statement is then sent unnamed, parsed each time.
   DB_PREPARED_STATEMENTS: booleanFlag,
   DB_PREPARED_STATEMENTS_MAX: nonNegativeInt(DEFAULT_PREPARED_STATEMENTS_MAX),
+  // The change feed (docs/realtime.md): LISTEN needs a session, not a transaction pooler's URL.
+  DATABASE_LISTEN_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  MAX_SUBSCRIPTIONS_PER_USER: positiveInt(10),
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
   SHUTDOWN_DEADLINE_MS: positiveInt(5_000),
   JWT_SECRET: optionalString.refine((v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 32, {
@@ -123,6 +127,12 @@ const configSchema = envSchema.transform((env) => ({
   statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
   /** Named prepared statements per connection; 0: none (DB_PREPARED_STATEMENTS=false). */
   preparedStatementsMax: env.DB_PREPARED_STATEMENTS === false ? 0 : env.DB_PREPARED_STATEMENTS_MAX,
+  realtime: {
+    /** Unset: the runtime URL (DATABASE_URL, or the embedded database's). */
+    listenUrl: env.DATABASE_LISTEN_URL,
+    redisUrl: env.REDIS_URL,
+    maxSubscriptionsPerUser: env.MAX_SUBSCRIPTIONS_PER_USER,
+  },
   shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
   shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
   jwt: {

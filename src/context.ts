@@ -8,6 +8,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { TokenClaims } from './auth/jwt.js';
 import type { RequestTransaction, TenantDb } from './db/tenant.js';
 import type { Role } from './domain/vocabulary.js';
+import type { ChangeFeed } from './realtime/feed.js';
 
 /** The authenticated user. The role is the user row's, never a token claim. */
 export interface Viewer {
@@ -68,6 +69,8 @@ export interface Context extends RequestContext {
   memberIdHashKey: string;
   /** SQL statements this request has sent so far, its transaction included (for the request log). */
   readonly statementCount: number;
+  /** The change feed Subscription.changes reads (src/realtime/feed.ts). */
+  changeFeed: ChangeFeed;
   /** The request's DataLoaders, by their accessor (src/loaders.ts, `perRequest`). */
   loaders: Map<object, unknown>;
 }

@@ -12,6 +12,7 @@ import { useAuthentication } from './plugins/authentication.js';
 import { useCors } from './plugins/cors.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { useErrorMasking } from './plugins/error-masking.js';
+import { useEventStreamHeaders } from './plugins/event-stream.js';
 import { useTenantExecutor } from './plugins/executor.js';
 import { renderGraphiQLPage, useGraphiQLAssets } from './plugins/graphiql-page.js';
 import { useBodyLimit, useDocumentSizeLimit, useOperationLimits, useParseLimits } from './plugins/limits.js';
@@ -19,6 +20,10 @@ import { useRequestLog } from './plugins/request-log.js';
 import { useParamsCheck } from './plugins/request-params.js';
 import { useRootPage } from './plugins/root-page.js';
 import { useSchemaPrivacy } from './plugins/schema-privacy.js';
+import { databaseChangeSource } from './realtime/changes.js';
+import { fanOutWithRedis, listenWithPostgres } from './realtime/fanout.js';
+import { ChangeFeed } from './realtime/feed.js';
+import { serveWebSockets } from './realtime/websocket.js';
 import { schema } from './schema/index.js';
 
 export interface ServerDeps {
@@ -49,9 +54,14 @@ export interface ServerDeps {
 export interface AppServer {
   yoga: YogaServerInstance<object, object>;
   http: Server;
-  /** From now on `/readyz` answers 503 "shutting down", so load balancers stop sending requests. */
+  /** The change feed of Subscription.changes on this instance. */
+  changeFeed: ChangeFeed;
+  /**
+   * From now on `/readyz` answers 503 "shutting down", so load balancers stop sending requests,
+   * and open subscriptions complete.
+   */
   drain(): void;
-  /** Closes what the server holds besides the request pool (the readiness probe's connection). */
+  /** Closes what the server holds besides the request pool (the readiness probe's connection, the fan-out's). */
   close(): Promise<void>;
 }
 
@@ -64,6 +74,13 @@ export function createServer(deps: ServerDeps): AppServer {
   const readiness = createReadinessCheck(deps.databaseUrl);
   const documentCaches = createDocumentCaches();
   const state = { draining: false };
+  const changeFeed = new ChangeFeed(databaseChangeSource(deps.prisma, config.statementTimeoutMs), {
+    maxPerUser: config.realtime.maxSubscriptionsPerUser,
+    logger: logger.child({ component: 'change-feed' }),
+  });
+  const fanout = config.realtime.redisUrl
+    ? fanOutWithRedis(config.realtime.redisUrl, changeFeed, logger)
+    : listenWithPostgres(config.realtime.listenUrl ?? deps.databaseUrl, changeFeed, logger);
   // A mutation's payload rows are read by a compiled query: it needs the mutations' payloads.
   capturePayloads(schema);
   const plugins: [string, PipelinePlugin | false | Plugin][] = [
@@ -88,8 +105,11 @@ export function createServer(deps: ServerDeps): AppServer {
         logger,
         compiledQueries: config.compiledQueries,
         statementTimeoutMs: config.statementTimeoutMs,
+        changeFeed,
+        fanout,
       }),
     ],
+    ['eventStreamHeaders', useEventStreamHeaders()],
     ['errorMasking', useErrorMasking(logger)],
     ['schemaPrivacy', !config.introspection && useSchemaPrivacy()],
     ['documentCache', documentCaches.plugin as PipelinePlugin],
@@ -118,15 +138,33 @@ export function createServer(deps: ServerDeps): AppServer {
     maxRequestBodySize: false,
     plugins: plugins.flatMap(([name, plugin]) => (plugin ? [observe(name, plugin) as Plugin] : [])),
   });
+  const http = boundedHttpServer(yoga as unknown as RequestListener, config.maxConnections);
+  const websockets = serveWebSockets(http, {
+    yoga,
+    schema,
+    verifyToken: deps.verifyToken,
+    maxMessageBytes: config.limits.bodyBytes,
+  });
   return {
     yoga,
-    http: boundedHttpServer(yoga as unknown as RequestListener, config.maxConnections),
+    http,
+    changeFeed,
     drain: () => {
       state.draining = true;
+      // Open subscriptions complete: their clients see an end, and resume elsewhere with `after`.
+      changeFeed.close();
+      // The sockets close once their subscriptions' `complete` messages are out.
+      setTimeout(() => void websockets.close(), WEBSOCKET_CLOSE_DELAY_MS).unref();
     },
-    close: () => readiness.close(),
+    close: async () => {
+      changeFeed.close();
+      await Promise.all([readiness.close(), fanout.close(), websockets.close()]);
+    },
   };
 }
+
+/** Time the `complete` messages of a draining server's subscriptions get before their sockets close. */
+const WEBSOCKET_CLOSE_DELAY_MS = 200;
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6; false without a socket (`yoga.fetch`). */
 function isLoopback(address: string | undefined): boolean {

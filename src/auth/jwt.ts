@@ -16,7 +16,12 @@ import { UUID } from '../domain/ids.js';
 export interface TokenClaims {
   authId: string;
   tenantId: string;
+  /** When the token stops being accepted (its `exp`, with the clock tolerance): a subscription ends then. */
+  expiresAtMs: number;
 }
+
+/** Who a token is for: what `signToken` needs. */
+export type Identity = Pick<TokenClaims, 'authId' | 'tenantId'>;
 
 /**
  * Checks an Authorization header; every failure is an `AuthenticationError`. A token verified
@@ -117,9 +122,9 @@ export async function createTokenVerifier(options: JwtOptions): Promise<TokenVer
     // No user's auth id holds U+0000 (PostgreSQL text cannot), and the request's opening carries
     // the subject in its SQL text (src/db/tenant.ts), which U+0000 would cut short.
     if (payload.sub.includes('\u0000')) throw new AuthenticationError('claim "sub" holds U+0000');
-    const claims = { authId: payload.sub, tenantId: tenantId.toLowerCase() };
     // `exp` is required above; jose accepts a token until exp + the tolerance, and so does this.
     const expiresMs = ((payload.exp as number) + CLOCK_TOLERANCE_SECONDS) * 1000;
+    const claims = { authId: payload.sub, tenantId: tenantId.toLowerCase(), expiresAtMs: expiresMs };
     verified.set(token, { claims, untilMs: Math.min(expiresMs, now + VERIFIED_TOKEN_TTL_MS) });
     return claims;
   };
@@ -224,7 +229,7 @@ export function isTokenLifetime(expiresIn: string): boolean {
 
 export async function signToken(
   secret: string,
-  claims: TokenClaims,
+  claims: Identity,
   options: {
     tenantClaim: string;
     expiresIn?: string;

@@ -9,7 +9,17 @@ import type { TableField, TableModel } from './table-model.js';
  * constraints, which the datamodel cannot state, come from src/domain/vocabulary.ts.
  */
 
-export type ColumnType = 'uuid' | 'text' | 'ts' | 'int' | 'smallint' | 'bool' | 'float' | 'json' | 'text[]';
+export type ColumnType =
+  | 'uuid'
+  | 'text'
+  | 'ts'
+  | 'int'
+  | 'smallint'
+  | 'bool'
+  | 'float'
+  | 'json'
+  | 'text[]'
+  | 'bigint';
 
 /** The PostgreSQL type of each column type: what a parameter for such a column is cast to. */
 export const SQL_TYPE: Readonly<Record<ColumnType, string>> = {
@@ -22,6 +32,7 @@ export const SQL_TYPE: Readonly<Record<ColumnType, string>> = {
   float: 'float8',
   json: 'jsonb',
   'text[]': 'text[]',
+  bigint: 'bigint',
 };
 
 /**
@@ -109,7 +120,9 @@ function columnType(model: string, field: TableField): ColumnType {
   } else if (field.type === 'Int') {
     return field.nativeType === 'SmallInt' ? 'smallint' : 'int';
   } else {
-    const type = ({ DateTime: 'ts', Boolean: 'bool', Float: 'float', Json: 'json' } as const)[field.type];
+    const type = (
+      { DateTime: 'ts', Boolean: 'bool', Float: 'float', Json: 'json', BigInt: 'bigint' } as const
+    )[field.type];
     if (type) return type;
   }
   throw new Error(`${model}.${field.name}: the compiler has no SQL type for ${field.type}`);

@@ -49,6 +49,8 @@ export interface RequestConnection {
   soleMutation: boolean;
   /** Set when that mutation failed: the transaction ends with ROLLBACK instead of COMMIT. */
   rollbackOnly: boolean;
+  /** An events row was written: the change feed's fan-out is told after COMMIT. */
+  wroteChanges: boolean;
 }
 
 export const requestConnection = new AsyncLocalStorage<RequestConnection>();

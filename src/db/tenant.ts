@@ -21,6 +21,16 @@ export interface TenantTransactionOptions {
   statementTimeoutMs: number;
   /** The operation is a single mutation field (see `inSavepoint`). */
   soleMutation?: boolean;
+  /** Told after COMMIT of a transaction that wrote changes (src/realtime/fanout.ts). */
+  fanout?: CommitListener;
+}
+
+/** What a transaction that wrote changes tells the change feed's fan-out (src/realtime/fanout.ts). */
+export interface CommitListener {
+  /** Whether the events trigger's NOTIFY is heard (else app.change_notify is 'off'). */
+  readonly notifies: boolean;
+  /** After COMMIT of a transaction that wrote changes of `tenantId`. */
+  committed(tenantId: string): void;
 }
 
 /** The authenticated user as `begin_request` finds them; the role is the row's, never a claim. */
@@ -54,6 +64,7 @@ export function withTenant<T>(
 ): Promise<T> {
   return inTenantTransaction(
     prisma,
+    tenantId,
     `SELECT set_config('app.tenant_id', ${escapeLiteral(tenantId)}, true)`,
     (tx) => fn(tx.db),
     options,
@@ -73,6 +84,7 @@ export function withRequest<T>(
 ): Promise<T> {
   return inTenantTransaction(
     prisma,
+    identity.tenantId,
     `SELECT * FROM begin_request(${escapeLiteral(identity.tenantId)}::uuid, ${escapeLiteral(identity.authId)}, ${Math.trunc(options.statementTimeoutMs)})`,
     fn,
     options,
@@ -89,13 +101,17 @@ export function withRequest<T>(
  */
 async function inTenantTransaction<T>(
   prisma: PrismaClient,
+  tenantId: string,
   settings: string,
   fn: (tx: RequestTransaction) => Promise<T>,
   options: TenantTransactionOptions,
 ): Promise<T> {
   const startedAt = Date.now();
   const pool = poolOf(prisma);
-  const client = await pool.connect();
+  // A connection of its own, also when started from inside another request's asynchronous
+  // context (a subscription's deliveries and the change feed's reads run after that request
+  // ended): the pool would hand out that request's connection (src/db/client.ts).
+  const client = await requestConnection.exit(() => pool.connect());
   // A connection that breaks while checked out emits here; unheard, the process would end. The
   // statement that was running fails with the same error.
   const ignore = () => {};
@@ -106,6 +122,7 @@ async function inTenantTransaction<T>(
     savepoints: 0,
     soleMutation: options.soleMutation ?? false,
     rollbackOnly: false,
+    wroteChanges: false,
   };
   let broken: Error | undefined;
   let untrack: (() => void) | undefined;
@@ -115,7 +132,9 @@ async function inTenantTransaction<T>(
       at: startedAt + 2 * options.statementTimeoutMs,
       statementTimeoutMs: options.statementTimeoutMs,
     });
-    const opened = await client.query(openingStatement(options.statementTimeoutMs, settings));
+    // Nobody LISTENs when Redis carries the fan-out: the events trigger's NOTIFY is left out.
+    const quiet = options.fanout?.notifies === false ? "SET LOCAL app.change_notify = 'off'; " : '';
+    const opened = await client.query(openingStatement(options.statementTimeoutMs, quiet + settings));
     const results = opened as unknown as pg.QueryResult<{ id?: string; tenant_id?: string; role?: string }>[];
     const [user] = results.at(-1)?.rows ?? [];
     const result = await requestConnection.run(request, () =>
@@ -132,6 +151,7 @@ async function inTenantTransaction<T>(
     // refused from here on: it must not run after COMMIT, outside the transaction.
     request.open = false;
     await client.query(request.rollbackOnly ? 'ROLLBACK' : 'COMMIT');
+    if (request.wroteChanges && !request.rollbackOnly) options.fanout?.committed(tenantId);
     return result;
   } catch (error) {
     request.open = false;

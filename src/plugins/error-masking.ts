@@ -1,5 +1,5 @@
 import { PothosValidationError } from '@pothos/core';
-import { GraphQLError, Kind } from 'graphql';
+import { type ExecutionResult, GraphQLError, Kind } from 'graphql';
 import type { PipelinePlugin, ServerContext } from '../context.js';
 import { databaseFailure, dataException, failureCause } from '../db/errors.js';
 import { badUserInput, serviceUnavailable, timedOut, transactionConflict, unexpected } from '../errors.js';
@@ -19,15 +19,39 @@ export function useErrorMasking(logger: Logger): PipelinePlugin {
       return {
         onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result || !result.errors?.length) return;
-          // Built field by field: a compiled result's `data` is a lazy getter (src/compiled).
-          setResult({
-            data: result.data,
-            errors: result.errors.map((error) => exposeError(error, requestId, logger)),
-            ...(result.extensions ? { extensions: result.extensions } : {}),
-          });
+          setResult(masked(result, requestId, logger));
         },
       };
     },
+    // A subscription's first result (its arguments refused) and every change it delivers.
+    onSubscribe({ args }) {
+      const requestId = (args.contextValue as ServerContext).requestId ?? 'unknown';
+      const mask = ({
+        result,
+        setResult,
+      }: {
+        result: ExecutionResult;
+        setResult(r: ExecutionResult): void;
+      }) => {
+        if (result.errors?.length) setResult(masked(result, requestId, logger));
+      };
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (Symbol.asyncIterator in result) return { onNext: mask };
+          mask({ result, setResult });
+          return undefined;
+        },
+      };
+    },
+  };
+}
+
+function masked(result: ExecutionResult, requestId: string, logger: Logger): ExecutionResult {
+  // Built field by field: a compiled result's `data` is a lazy getter (src/compiled).
+  return {
+    data: result.data,
+    errors: (result.errors ?? []).map((error) => exposeError(error, requestId, logger)),
+    ...(result.extensions ? { extensions: result.extensions } : {}),
   };
 }
 

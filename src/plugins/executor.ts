@@ -1,4 +1,12 @@
-import { type ExecutionArgs, type ExecutionResult, getOperationAST, Kind } from 'graphql';
+import {
+  createSourceEventStream,
+  type ExecutionArgs,
+  type ExecutionResult,
+  execute,
+  type GraphQLError,
+  getOperationAST,
+  Kind,
+} from 'graphql';
 import { executeCompiled, logFallback } from '../compiled/index.js';
 import { executeWithPayloadRead } from '../compiled/payloads.js';
 import type { Actor, Context, PipelinePlugin, RequestContext, ServerContext, Viewer } from '../context.js';
@@ -13,12 +21,15 @@ import {
 import { unauthenticated } from '../errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { deliveries } from '../realtime/deliveries.js';
+import type { ChangeFeed } from '../realtime/feed.js';
 
 interface ExecutorOptions extends TenantTransactionOptions {
   memberIdHashKey: string;
   /** COMPILED_QUERIES: a query the compiler covers runs as one SQL statement (src/compiled). */
   compiledQueries: boolean;
   logger: Logger;
+  changeFeed: ChangeFeed;
 }
 
 /**
@@ -32,55 +43,90 @@ interface ExecutorOptions extends TenantTransactionOptions {
  * useErrorMasking words; nothing was committed.
  */
 export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions): PipelinePlugin {
+  /**
+   * `run` in a request transaction of the token's user, with the resolvers' context; the result's
+   * error when there is no such user, or when the transaction failed (BEGIN, COMMIT).
+   */
+  const inRequest = async (
+    server: ServerContext,
+    soleMutation: boolean,
+    run: (contextValue: Context) => Promise<ExecutionResult | AsyncIterable<ExecutionResult>>,
+  ): Promise<ExecutionResult | AsyncIterable<ExecutionResult>> => {
+    const claims = server.claims;
+    // useAuthentication refuses the request before its body is read otherwise.
+    if (!claims) return { errors: [unauthenticated('missing Authorization header')] };
+    const counter = { count: 0 };
+    try {
+      return await statementCounter.run(counter, () =>
+        withRequest(
+          prisma,
+          claims,
+          async (tx) => {
+            if (!tx.user) return { errors: [unauthenticated('no user with this subject in this tenant')] };
+            // useRequestLog, the first plugin, gives every request its id.
+            const base: RequestContext = {
+              requestId: server.requestId ?? crypto.randomUUID(),
+              claims,
+              clientIp: server.req?.socket.remoteAddress ?? null,
+              userAgent: server.request.headers.get('user-agent'),
+            };
+            const contextValue = resolverContext(base, tx, tx.user, counter, options);
+            server.viewer = contextValue.viewer;
+            return run(contextValue);
+          },
+          { ...options, soleMutation },
+        ),
+      );
+    } catch (error) {
+      return { errors: [error as GraphQLError] };
+    } finally {
+      server.statementCount = counter.count;
+    }
+  };
   return {
     onExecute({ setExecuteFn, executeFn }) {
-      setExecuteFn(async (args) => {
+      setExecuteFn((args) =>
+        inRequest(args.contextValue as ServerContext, isSoleMutation(args), async (contextValue) => {
+          const resolve = () => executeFn({ ...args, contextValue });
+          const onFallback = logFallback(options.logger, contextValue.requestId);
+          const compiledRead = (read: ExecutionArgs) =>
+            executeCompiled(read, contextValue, () => executeFn(read), onFallback);
+          const result = (await (!options.compiledQueries
+            ? resolve()
+            : (executeCompiled(args, contextValue, resolve, onFallback) ??
+              executeWithPayloadRead(args, contextValue, executeFn, compiledRead) ??
+              resolve()))) as ExecutionResult;
+          // A mutation field's error that is not a union member nulls `data` (every result is
+          // non-null): the client cannot know what was written, so nothing is kept, a
+          // mutation before it in the same operation included.
+          if (isMutation(args) && result.data == null) rollBackRequest();
+          return result;
+        }),
+      );
+    },
+    // A subscription: its arguments are checked and its stream opened in one request transaction;
+    // then each change is resolved for the subscriber in a transaction of its own, with the
+    // subscriber's user, tenant and role as they are at delivery (src/realtime/deliveries.ts).
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(async (args) => {
         const server = args.contextValue as ServerContext;
-        const claims = server.claims;
-        // useAuthentication refuses the request before its body is read otherwise.
-        if (!claims) return { errors: [unauthenticated('missing Authorization header')] };
-        const counter = { count: 0 };
-        try {
-          return (await statementCounter.run(counter, () =>
-            withRequest(
-              prisma,
-              claims,
-              async (tx) => {
-                if (!tx.user)
-                  return { errors: [unauthenticated('no user with this subject in this tenant')] };
-                // useRequestLog, the first plugin, gives every request its id.
-                const requestId = server.requestId ?? crypto.randomUUID();
-                const base: RequestContext = {
-                  requestId,
-                  claims,
-                  clientIp: server.req?.socket.remoteAddress ?? null,
-                  userAgent: server.request.headers.get('user-agent'),
-                };
-                const contextValue = resolverContext(base, tx, tx.user, counter, options.memberIdHashKey);
-                server.viewer = contextValue.viewer;
-                const resolve = () => executeFn({ ...args, contextValue });
-                const onFallback = logFallback(options.logger, requestId);
-                const compiledRead = (read: ExecutionArgs) =>
-                  executeCompiled(read, contextValue, () => executeFn(read), onFallback);
-                const result = (await (!options.compiledQueries
-                  ? resolve()
-                  : (executeCompiled(args, contextValue, resolve, onFallback) ??
-                    executeWithPayloadRead(args, contextValue, executeFn, compiledRead) ??
-                    resolve()))) as ExecutionResult;
-                // A mutation field's error that is not a union member nulls `data` (every result is
-                // non-null): the client cannot know what was written, so nothing is kept, a
-                // mutation before it in the same operation included.
-                if (isMutation(args) && result.data == null) rollBackRequest();
-                return result;
-              },
-              { ...options, soleMutation: isSoleMutation(args) },
-            ),
-          )) as ExecutionResult;
-        } catch (error) {
-          return { errors: [error as Error] };
-        } finally {
-          server.statementCount = counter.count;
-        }
+        const source = await inRequest(
+          server,
+          false,
+          async (contextValue) =>
+            (await createSourceEventStream({ ...args, contextValue })) as
+              | ExecutionResult
+              | AsyncIterable<ExecutionResult>,
+        );
+        if (!(Symbol.asyncIterator in source)) return source;
+        return deliveries(source, {
+          expiresAtMs: server.claims?.expiresAtMs ?? 0,
+          signal: server.request.signal,
+          deliver: (change) =>
+            inRequest(server, false, async (contextValue) =>
+              execute({ ...args, rootValue: change, contextValue }),
+            ) as Promise<ExecutionResult>,
+        });
       });
     },
   };
@@ -92,7 +138,7 @@ function resolverContext(
   { db, sql }: RequestTransaction,
   user: RequestUser,
   counter: { count: number },
-  memberIdHashKey: string,
+  { memberIdHashKey, changeFeed }: ExecutorOptions,
 ): Context {
   const viewer: Viewer = { id: user.id, tenantId: user.tenantId, role: user.role as Viewer['role'] };
   const actor: Actor = {
@@ -109,6 +155,7 @@ function resolverContext(
     db,
     sql,
     memberIdHashKey,
+    changeFeed,
     loaders: new Map(),
     get statementCount() {
       return counter.count;

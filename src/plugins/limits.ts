@@ -1,5 +1,7 @@
 import {
   type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
@@ -200,38 +202,43 @@ const costError = (cost: string, limit: number) =>
  * caches validation results per document.
  */
 export function useOperationLimits(limits: Pick<Limits, 'depth' | 'aliases' | 'cost'>): Plugin {
-  return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const operation = getOperationAST(args.document, args.operationName);
-      if (!operation) return; // execution reports it
-      const coerced = getVariableValues(
-        args.schema,
-        operation.variableDefinitions ?? [],
-        (args.variableValues ?? {}) as Record<string, unknown>,
-        VARIABLE_COERCION,
-      );
-      if (coerced.errors) return; // execution reports them, before any resolver runs
-      const size = measureOperation(args.schema, args.document, operation, coerced.coerced, limits.cost);
-      const errors: GraphQLError[] = [];
-      if (!size.complete) {
-        // The walk stopped early: its depth and aliases are only lower bounds; the cost is over.
-        errors.push(costError(`over ${limits.cost}`, limits.cost));
-      } else {
-        if (size.depth > limits.depth) {
-          errors.push(
-            limitError(`Query too deep: depth ${size.depth}, the limit is ${limits.depth} (MAX_QUERY_DEPTH)`),
-          );
-        }
-        if (size.aliases > limits.aliases) {
-          errors.push(
-            limitError(`Too many aliases: ${size.aliases}, the limit is ${limits.aliases} (MAX_ALIASES)`),
-          );
-        }
-        if (size.cost > limits.cost) errors.push(costError(`${size.cost}`, limits.cost));
+  // Subscriptions too: the selection is resolved once per delivered change.
+  const check = ({ args, setResultAndStopExecution }: LimitedOperation) => {
+    const operation = getOperationAST(args.document, args.operationName);
+    if (!operation) return; // execution reports it
+    const coerced = getVariableValues(
+      args.schema,
+      operation.variableDefinitions ?? [],
+      (args.variableValues ?? {}) as Record<string, unknown>,
+      VARIABLE_COERCION,
+    );
+    if (coerced.errors) return; // execution reports them, before any resolver runs
+    const size = measureOperation(args.schema, args.document, operation, coerced.coerced, limits.cost);
+    const errors: GraphQLError[] = [];
+    if (!size.complete) {
+      // The walk stopped early: its depth and aliases are only lower bounds; the cost is over.
+      errors.push(costError(`over ${limits.cost}`, limits.cost));
+    } else {
+      if (size.depth > limits.depth) {
+        errors.push(
+          limitError(`Query too deep: depth ${size.depth}, the limit is ${limits.depth} (MAX_QUERY_DEPTH)`),
+        );
       }
-      if (errors.length > 0) setResultAndStopExecution({ errors });
-    },
+      if (size.aliases > limits.aliases) {
+        errors.push(
+          limitError(`Too many aliases: ${size.aliases}, the limit is ${limits.aliases} (MAX_ALIASES)`),
+        );
+      }
+      if (size.cost > limits.cost) errors.push(costError(`${size.cost}`, limits.cost));
+    }
+    if (errors.length > 0) setResultAndStopExecution({ errors });
   };
+  return { onExecute: check, onSubscribe: check };
+}
+
+interface LimitedOperation {
+  args: ExecutionArgs;
+  setResultAndStopExecution(result: ExecutionResult): void;
 }
 
 export interface OperationSize {

@@ -24,9 +24,11 @@ import './audit-logs/types.js';
 import './audit-logs/queries.js';
 import './stats/types.js';
 import './stats/queries.js';
+import './changes/subscriptions.js';
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
 
 /** The executable schema. Enum values keep their declared order (stats list them in it). */
 export const schema = builder.toSchema({ sortSchema: false });

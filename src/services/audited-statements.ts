@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Column, columnOf, modelNamed, SQL_TYPE } from '../compiled/models.js';
 import type { Actor } from '../context.js';
+import { requestConnection } from '../db/client.js';
 import { requestSql } from '../db/tenant.js';
 import type { Changes } from '../domain/changes.js';
 
@@ -24,6 +25,14 @@ export interface ChangeRecord {
   eventType: string;
   /** Context of the change, e.g. a transition's from/to and reason. */
   eventMetadata?: Record<string, unknown>;
+  /** The event row's `case_id` and `assignee_ids`: what the change feed's filters match. */
+  scope: FeedScope;
+}
+
+/** The case a change belongs to, and a task's assignees before and after it. */
+export interface FeedScope {
+  caseId: string | null;
+  assigneeIds: string[];
 }
 
 /** A write's values by Prisma field name; `undefined` leaves a column out, `null` is SQL NULL. */
@@ -160,16 +169,20 @@ function audited<Row>(
   const tenant = `${p(actor.tenantId)}::uuid`;
   const user = `${p(actor.userId)}::uuid`;
   const entityType = p(change.entityType);
+  const action = p(change.action);
   const sql = `WITH written AS (${write} RETURNING *),
     audit AS (
       INSERT INTO audit_logs (id, tenant_id, user_id, action, entity_type, entity_id, changes, ip_address, user_agent)
-      SELECT gen_random_uuid(), ${tenant}, ${user}, ${p(change.action)}, ${entityType}, written.id,
+      SELECT gen_random_uuid(), ${tenant}, ${user}, ${action}, ${entityType}, written.id,
         ${p(JSON.stringify(change.changes))}::jsonb, ${p(actor.ipAddress)}, ${p(actor.userAgent)} FROM written),
     event AS (
-      INSERT INTO events (id, tenant_id, user_id, event_type, entity_type, entity_id, metadata)
+      INSERT INTO events (id, tenant_id, user_id, event_type, entity_type, entity_id, metadata, action, case_id, assignee_ids)
       SELECT gen_random_uuid(), ${tenant}, ${user}, ${p(change.eventType)}, ${entityType}, written.id,
-        ${p(JSON.stringify(change.eventMetadata ?? {}))}::jsonb FROM written)${ctes.map((cte) => `,\n    ${cte}`).join('')}
+        ${p(JSON.stringify(change.eventMetadata ?? {}))}::jsonb, ${action}, ${p(change.scope.caseId)}::uuid,
+        ${p(change.scope.assigneeIds)}::uuid[] FROM written)${ctes.map((cte) => `,\n    ${cte}`).join('')}
     SELECT ${rowColumns(model, 'written')} FROM written`;
+  const request = requestConnection.getStore();
+  if (request) request.wroteChanges = true;
   return requestSql<Row>(sql, values, { prepare: true }).catch((error: unknown) => {
     // The log line of an unexpected failure names the table, as Prisma's errors do (`model`).
     if (error instanceof Error) Object.assign(error, { model });

@@ -60,6 +60,7 @@ export const caseTable: AuditedTable<Case> = {
     ingestionId: row.ingestionId,
   }),
   eventMetadata: (row) => ({ payer: row.payer }),
+  feedScope: (row) => ({ caseId: row.id }),
 };
 
 export const caseCodeTable: AuditedTable<CaseCode> = {
@@ -73,6 +74,7 @@ export const caseCodeTable: AuditedTable<CaseCode> = {
     confidence: code.confidence,
   }),
   eventMetadata: (code) => ({ caseId: code.caseId }),
+  feedScope: (code) => ({ caseId: code.caseId }),
 };
 
 /**

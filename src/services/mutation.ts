@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Actor } from '../context.js';
 import { requestConnection } from '../db/client.js';
 import { mapDatabaseError } from '../db/errors.js';
@@ -8,6 +9,7 @@ import {
   type ChildRows,
   deleteWithAudit,
   type EntityType,
+  type FeedScope,
   type FieldValues,
   insertWithAudit,
   lockRow,
@@ -32,6 +34,19 @@ export interface AuditedTable<Row extends { id: string }> {
   snapshot(row: RowFields<Row>): Snapshot;
   /** What the events of a row's creation and deletion record of it, e.g. the case it belongs to. */
   eventMetadata(row: RowFields<Row>): EventMetadata;
+  /** What the change feed's filters match a change of `row` by (Subscription.changes). */
+  feedScope(row: RowFields<Row> & { id: string }): { caseId: string | null; assigneeId?: string | null };
+}
+
+/** The feed scope of a change from `before` to `after` (either absent: a creation, a deletion). */
+function feedScope<Row extends { id: string }>(
+  table: AuditedTable<Row>,
+  before: (RowFields<Row> & { id: string }) | null,
+  after: (RowFields<Row> & { id: string }) | null,
+): FeedScope {
+  const [was, is] = [before && table.feedScope(before), after && table.feedScope(after)];
+  const assignees = [was?.assigneeId, is?.assigneeId].filter((id): id is string => typeof id === 'string');
+  return { caseId: is?.caseId ?? was?.caseId ?? null, assigneeIds: [...new Set(assignees)] };
 }
 
 export interface Creation<Row> {
@@ -113,17 +128,20 @@ export function createAudited<Row extends { id: string }>(
   table: AuditedTable<Row>,
   creation: Creation<Row>,
 ): Promise<Row> {
+  // The id is chosen here: a case's feed scope is its own id.
+  const fields = { ...creation.fields, id: randomUUID() };
   return inSavepoint(() =>
     insertWithAudit<Row>(
       table.model,
       actor,
-      creation.fields as FieldValues,
+      fields as FieldValues,
       {
         action: 'create',
         entityType: table.entityType,
         changes: diff(null, (creation.snapshot ?? table.snapshot)(creation.fields)),
         eventType: creation.eventType,
         eventMetadata: table.eventMetadata(creation.fields),
+        scope: feedScope(table, null, fields),
       },
       creation.children,
     ),
@@ -155,6 +173,7 @@ export function updateAudited<Row extends { id: string; updatedAt: Date }>(
       changes: diff(table.snapshot(row), table.snapshot(after)),
       eventType: update.eventType,
       eventMetadata: update.eventMetadata?.(row, after),
+      scope: feedScope(table, row, after),
     });
     // The row is locked: only a failure of the statement itself can leave it unwritten.
     if (!updated) throw new Error(`the locked ${nounOf(table)} was not updated`);
@@ -177,6 +196,7 @@ export function deleteAudited<Row extends { id: string }>(
       changes: diff(table.snapshot(row), null),
       eventType,
       eventMetadata: table.eventMetadata(row),
+      scope: feedScope(table, row, null),
     });
     if (!deleted) throw new Error(`the locked ${nounOf(table)} was not deleted`);
     return deleted;

@@ -117,6 +117,7 @@ export const rulesetTable: AuditedTable<Ruleset> = {
     isActive: ruleset.isActive,
   }),
   eventMetadata: payerAndProcedure,
+  feedScope: () => ({ caseId: null }),
 };
 
 export function createRuleset(actor: Actor, input: CreateRulesetInput): Promise<Ruleset> {

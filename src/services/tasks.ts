@@ -38,6 +38,7 @@ export const taskTable: AuditedTable<Task> = {
     completedAt: task.completedAt?.toISOString() ?? null,
   }),
   eventMetadata: (task) => ({ caseId: task.caseId }),
+  feedScope: (task) => ({ caseId: task.caseId, assigneeId: task.assignedTo }),
 };
 
 /** STAFF work only on tasks assigned to them. */

@@ -14,6 +14,7 @@ export const ALL_TABLES = [
   'rulesets',
   'events',
   'audit_logs',
+  'change_cursors',
 ] as const;
 
 /** The login the server connects as in tests: a member of prior_auth_app, nothing more. */

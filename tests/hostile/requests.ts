@@ -77,6 +77,8 @@ export const ID_TYPES: Record<string, string> = {
   'Mutation.updateCase(input.id)': 'Case',
   'Mutation.updateRuleset(input.id)': 'Ruleset',
   'Mutation.updateTask(input.id)': 'Task',
+  'Subscription.changes(caseId)': 'Case',
+  'Subscription.changes(assigneeId)': 'User',
 };
 
 /**
@@ -118,6 +120,8 @@ export const MUTATION_INPUTS: Record<string, Record<string, unknown>> = {
 const PARENTS: Record<string, { root: string; wrap: (call: string) => string }> = {
   Query: { root: '', wrap: (call) => call },
   Mutation: { root: '', wrap: (call) => call },
+  // Sent as SSE (tests/hostile/run.ts): the refusal is the stream's one result.
+  Subscription: { root: '', wrap: (call) => call },
   Case: { root: 'cases', wrap: (call) => `cases(first: 1) { edges { node { ${call} } } }` },
   Ingestion: { root: 'ingestions', wrap: (call) => `ingestions(first: 1) { edges { node { ${call} } } }` },
   User: { root: 'me', wrap: (call) => `me { ${call} }` },
@@ -239,7 +243,8 @@ function operation(
   if (!parent || !arg || (c.parent === 'Mutation' && !base)) return undefined;
   const argument = setAt(base, inner, value);
   const call = `${c.field}(${name}: ${literal ? toLiteral(argument) : '$v'}) ${selectionOf(field)}`;
-  const kind = c.parent === 'Mutation' ? 'mutation' : 'query';
+  const kind =
+    ({ Mutation: 'mutation', Subscription: 'subscription' } as Record<string, string>)[c.parent] ?? 'query';
   return {
     query: `${kind} Hostile${literal ? '' : `($v: ${String(arg.type)})`} { ${parent.wrap(call)} }`,
     variables: literal ? {} : { v: argument },

@@ -27,16 +27,18 @@ export async function sendHostile(
   tokens: Tokens,
   request: HostileRequest,
 ): Promise<string | undefined> {
+  const subscription = /^\s*subscription\b/.test((request.body as { query?: string }).query ?? '');
   const response = await send('/graphql', {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      accept: 'application/graphql-response+json',
+      accept: subscription ? 'text/event-stream' : 'application/graphql-response+json',
       authorization: `Bearer ${tokens[request.as]}`,
     },
     body: typeof request.body === 'string' ? request.body : requestBody(request.body),
   });
-  const text = await response.text();
+  // A refused subscription is one `next` event, then `complete`: its data is the result.
+  const text = subscription ? firstEventData(await response.text()) : await response.text();
   const wrong = (what: string) => `${request.name}: ${what}; got ${response.status} ${text.slice(0, 400)}`;
   if (response.status !== request.expected.status) return wrong(`expected HTTP ${request.expected.status}`);
   if (/Unexpected error|INTERNAL_SERVER_ERROR/.test(text)) return wrong('an unexpected error');
@@ -66,6 +68,11 @@ export async function sendHostile(
   return undefined;
 }
 
+/** The first `data:` of an SSE response (a refused subscription's result), or the text as it is. */
+function firstEventData(text: string): string {
+  return /^data: (.*)$/m.exec(text)?.[1] ?? text;
+}
+
 /** Sends the requests one after another; the failures, each with its request's name. */
 export async function sendAll(
   send: Send,
@@ -82,7 +89,7 @@ export async function sendAll(
 }
 
 const FINGERPRINT = `SELECT concat_ws('|', ${ALL_TABLES.map(
-  (t) => `(SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x.id), '')) FROM ${t} x)`,
+  (t) => `(SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM ${t} x)`,
 ).join(', ')}) AS fingerprint`;
 
 /** Every row of every table, hashed (as the owner, past RLS): equal before and after, nothing was written. */

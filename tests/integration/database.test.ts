@@ -57,6 +57,7 @@ const DEFAULT_TYPES: Record<string, string> = {
   String: 'text',
   Int: 'integer',
   Json: 'jsonb',
+  BigInt: 'bigint',
 };
 
 function expectedType(field: DmmfField): string {

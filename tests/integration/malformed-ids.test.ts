@@ -68,7 +68,7 @@ async function fingerprint(): Promise<string[]> {
   for (const table of ALL_TABLES) {
     const [row] = await query<{ digest: string }>(
       app.db.ownerUrl,
-      `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) AS digest FROM ${table} t`,
+      `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS digest FROM ${table} t`,
     );
     rows.push(`${table}:${row?.digest}`);
   }

@@ -18,7 +18,7 @@ async function snapshot(url: string): Promise<Record<string, string>> {
   for (const table of ALL_TABLES) {
     const [row] = await query<{ digest: string }>(
       url,
-      `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) AS digest FROM ${table} t`,
+      `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS digest FROM ${table} t`,
     );
     result[table] = row?.digest ?? '';
   }
@@ -98,7 +98,8 @@ test('every case status occurs with every priority, in each tenant', async () =>
 test('every timestamp is in the past and in order: created ≤ updated (≤ completed) ≤ now', async () => {
   const inFuture = (column: string) => `${column} > $1::timestamptz`;
   const checks: Record<string, string> = {};
-  for (const table of ALL_TABLES) {
+  // change_cursors holds a number per tenant, no time.
+  for (const table of ALL_TABLES.filter((t) => t !== 'change_cursors')) {
     checks[`${table}.created_at`] = `SELECT count(*)::int AS n FROM ${table} WHERE ${inFuture('created_at')}`;
   }
   for (const table of ['tenants', 'users', 'ingestions', 'cases', 'tasks', 'rulesets']) {

@@ -1,0 +1,139 @@
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { CommitListener } from '../db/tenant.js';
+import type { Logger } from '../logger.js';
+import type { ChangeFeed } from './feed.js';
+
+/**
+ * How the change feeds of all server instances learn that a tenant committed changes: a wake-up
+ * `<tenant>:<cursor>` per change, never the change itself (the feed reads it from the database,
+ * where the subscriber's cursor says where to start). So a lost wake-up loses nothing: after a
+ * reconnection every tenant reads what is new (`wakeAll`).
+ */
+export interface ChangeFanout extends CommitListener {
+  close(): Promise<void>;
+}
+
+/** NOTIFY's channel (migration 20261205000000) and Redis's. */
+const CHANNEL = 'changes';
+const REDIS_CHANNEL = 'prior-auth:changes';
+/** The listening connection is checked this often: a silent network failure is found. */
+const CHECK_MS = 10_000;
+/** Reconnection attempts back off from the first to the last of these. */
+const BACKOFF_MS = [250, 500, 1_000, 2_000, 5_000];
+
+function parseWakeUp(feed: ChangeFeed, payload: string | undefined): void {
+  const [tenantId, cursor] = (payload ?? '').split(':');
+  if (!tenantId) return;
+  const number = Number(cursor);
+  feed.wake(tenantId, Number.isSafeInteger(number) ? number : undefined);
+}
+
+/**
+ * PostgreSQL LISTEN on one connection of its own (`url`: DATABASE_LISTEN_URL, not a transaction
+ * pooler), re-established with back-off when it breaks or stops answering.
+ */
+export function listenWithPostgres(url: string, feed: ChangeFeed, logger: Logger): ChangeFanout {
+  let client: pg.Client | undefined;
+  let closed = false;
+  let attempt = 0;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let lost = false;
+  const check = setInterval(() => {
+    if (!client) return;
+    const current = client;
+    const timeout = setTimeout(
+      () => current.emit('error', new Error('the listening connection stopped answering')),
+      CHECK_MS / 2,
+    );
+    current.query('SELECT 1').then(
+      () => clearTimeout(timeout),
+      () => clearTimeout(timeout),
+    );
+  }, CHECK_MS);
+  check.unref();
+  const connect = async () => {
+    if (closed) return;
+    const next = new pg.Client({ connectionString: url, keepAlive: true });
+    const fail = (error: Error) => {
+      if (client !== next && client !== undefined) return;
+      client = undefined;
+      next.removeAllListeners('notification');
+      void next.end().catch(() => undefined);
+      if (closed) return;
+      if (!lost)
+        logger.warn({ cause: error.message }, 'the change feed lost its LISTEN connection: reconnecting');
+      lost = true;
+      const delay = BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)];
+      reconnectTimer = setTimeout(() => void connect(), delay);
+    };
+    next.on('error', fail);
+    next.on('end', () => fail(new Error('connection ended')));
+    next.on('notification', (message) => parseWakeUp(feed, message.payload));
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${CHANNEL}`);
+      if (closed) {
+        await next.end();
+        return;
+      }
+      client = next;
+      attempt = 0;
+      if (lost) logger.info('the change feed listens again: catching its subscribers up');
+      lost = false;
+      // Whatever was committed while nobody listened.
+      feed.wakeAll();
+    } catch (error) {
+      client = next;
+      fail(error as Error);
+    }
+  };
+  void connect();
+  return {
+    committed: () => undefined,
+    notifies: true,
+    async close() {
+      closed = true;
+      clearInterval(check);
+      clearTimeout(reconnectTimer);
+      await client?.end().catch(() => undefined);
+    },
+  };
+}
+
+/** Redis PUBLISH/SUBSCRIBE (REDIS_URL): one connection subscribes, one publishes. */
+export function fanOutWithRedis(url: string, feed: ChangeFeed, logger: Logger): ChangeFanout {
+  const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false };
+  const subscriber = new Redis(url, options);
+  const publisher = new Redis(url, options);
+  let lost = false;
+  for (const [name, connection] of [
+    ['subscribe', subscriber],
+    ['publish', publisher],
+  ] as const) {
+    connection.on('error', (error: Error) => {
+      if (!lost)
+        logger.warn({ cause: error.message, connection: name }, 'the change feed lost Redis: reconnecting');
+      lost = true;
+    });
+  }
+  subscriber.on('message', (_channel: string, message: string) => parseWakeUp(feed, message));
+  // ioredis subscribes again by itself after reconnecting; what was published meanwhile is read.
+  subscriber.on('ready', () => {
+    if (lost) logger.info('the change feed reached Redis again: catching its subscribers up');
+    lost = false;
+    feed.wakeAll();
+  });
+  void subscriber.subscribe(REDIS_CHANNEL).catch(() => undefined);
+  return {
+    committed(tenantId) {
+      // Lost when Redis is down: the subscribers' instances catch up when they reach it again.
+      publisher.publish(REDIS_CHANNEL, tenantId).catch(() => undefined);
+    },
+    notifies: false,
+    async close() {
+      subscriber.disconnect();
+      publisher.disconnect();
+    },
+  };
+}

@@ -1,0 +1,174 @@
+import type { IncomingMessage, Server } from 'node:http';
+import {
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  GraphQLError,
+  type GraphQLSchema,
+  parse,
+} from 'graphql';
+import { CloseCode, type SubscribePayload } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { AuthenticationError, type TokenVerifier } from '../auth/jwt.js';
+import { readEventStream } from './event-stream.js';
+
+/**
+ * graphql-ws (subprotocol `graphql-transport-ws`) on `/graphql`. Each operation a socket sends
+ * runs as an SSE request through yoga (`yoga.fetch`), with the socket's token: the same pipeline
+ * as every other request (authentication, limits, logging, masking, the executor), none of it
+ * written twice. The socket itself is authenticated once, at `connection_init`: a missing or
+ * invalid token closes it with 4401 before any operation runs.
+ */
+export interface WebSocketTransport {
+  /** Shutdown: every socket closes with 1001 (its subscriptions completed before, by the feed). */
+  close(): Promise<void>;
+}
+
+/** Never validated or executed: it makes graphql-ws call `subscribe`, which forwards the operation. */
+const FORWARDED = parse('subscription Forwarded { __typename }');
+/** Ping each socket this often; one that did not answer the last ping is closed (a dead peer). */
+const HEARTBEAT_MS = 12_000;
+
+interface Forwarded {
+  payload: SubscribePayload;
+  authorization: string;
+  request: IncomingMessage;
+  socket: WebSocket;
+}
+
+export function serveWebSockets(
+  http: Server,
+  deps: {
+    yoga: YogaServerInstance<object, object>;
+    schema: GraphQLSchema;
+    verifyToken: TokenVerifier;
+    /** MAX_BODY_BYTES: a message is a request body. */
+    maxMessageBytes: number;
+  },
+): WebSocketTransport {
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: deps.maxMessageBytes });
+  http.on('upgrade', (request: IncomingMessage, socket, head) => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== '/graphql') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
+  });
+  const alive = new WeakSet<WebSocket>();
+  sockets.on('connection', (ws: WebSocket) => {
+    alive.add(ws);
+    ws.on('pong', () => alive.add(ws));
+  });
+  const heartbeat = setInterval(() => {
+    for (const ws of sockets.clients) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  const authorizations = new WeakMap<object, string>();
+  useServer<Record<string, unknown> | undefined, { socket: WebSocket; request: IncomingMessage }>(
+    {
+      onConnect: async (ctx) => {
+        const authorization =
+          authorizationOf(ctx.connectionParams) ?? ctx.extra.request.headers.authorization;
+        try {
+          await deps.verifyToken(authorization ?? null);
+        } catch (error) {
+          if (!(error instanceof AuthenticationError)) throw error;
+          ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${error.message}`.slice(0, 120));
+          return false;
+        }
+        authorizations.set(ctx, authorization as string);
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload) => ({
+        schema: deps.schema,
+        document: FORWARDED,
+        contextValue: {
+          payload,
+          authorization: authorizations.get(ctx) ?? '',
+          request: ctx.extra.request,
+          socket: ctx.extra.socket,
+        } satisfies Forwarded,
+      }),
+      subscribe: (args) => forward(deps.yoga, args.contextValue as Forwarded),
+      execute: (args) => forward(deps.yoga, args.contextValue as Forwarded),
+      // API.md: an expired token closes the socket with 4401, a forbidden subscription with 4403.
+      // The result goes out first, then the close: graphql-ws's own send is then a no-op.
+      onNext: (ctx, id, _payload, _args, result) => {
+        const codes = new Set((result.errors ?? []).map((error) => error.extensions?.code));
+        const close = codes.has('UNAUTHENTICATED')
+          ? ([CloseCode.Unauthorized, 'Unauthorized'] as const)
+          : codes.has('FORBIDDEN') && !result.data
+            ? ([CloseCode.Forbidden, 'Forbidden'] as const)
+            : undefined;
+        if (close) {
+          ctx.extra.socket.send(JSON.stringify({ id, type: 'next', payload: result }));
+          ctx.extra.socket.close(close[0], close[1]);
+        }
+        // Results come formatted already (JSON from the SSE response): sent as they are.
+        return result as FormattedExecutionResult;
+      },
+    },
+    sockets,
+  );
+  return {
+    async close() {
+      clearInterval(heartbeat);
+      for (const ws of sockets.clients) ws.close(1001, 'the server is shutting down: reconnect');
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+    },
+  };
+}
+
+/** `connectionParams.authorization` (or `Authorization`), as `Bearer <JWT>`. */
+function authorizationOf(params: Record<string, unknown> | undefined): string | undefined {
+  const value = params?.authorization ?? params?.Authorization;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The operation as an SSE request through yoga, its events as results. `return()` (the client
+ * sent `complete`, or closed the socket) cancels the response: yoga ends the subscription.
+ */
+async function forward(
+  yoga: YogaServerInstance<object, object>,
+  { payload, authorization, request }: Forwarded,
+): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const abort = new AbortController();
+  const response = await yoga.fetch(
+    'http://localhost/graphql',
+    {
+      method: 'POST',
+      signal: abort.signal,
+      headers: {
+        accept: 'text/event-stream',
+        'content-type': 'application/json',
+        authorization,
+        ...(request.headers['user-agent'] ? { 'user-agent': request.headers['user-agent'] } : {}),
+      },
+      body: JSON.stringify({
+        query: payload.query,
+        variables: payload.variables ?? undefined,
+        operationName: payload.operationName ?? undefined,
+        extensions: payload.extensions ?? undefined,
+      }),
+    },
+    { req: request },
+  );
+  if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
+    const text = await response.text();
+    try {
+      return JSON.parse(text) as ExecutionResult;
+    } catch {
+      return { errors: [new GraphQLError(`HTTP ${response.status}: ${text.slice(0, 200)}`)] };
+    }
+  }
+  return readEventStream(response, () => abort.abort());
+}
