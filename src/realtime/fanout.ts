@@ -17,6 +17,8 @@ export interface ChangeFanout extends CommitListener {
 /** NOTIFY's channel (migration 20261205000000) and Redis's. */
 const CHANNEL = 'changes';
 const REDIS_CHANNEL = 'prior-auth:changes';
+/** The LISTEN connection's application_name. */
+export const LISTEN_APPLICATION_NAME = 'prior-auth-change-feed';
 /** The listening connection is checked this often: a silent network failure is found. */
 const CHECK_MS = 10_000;
 /** Reconnection attempts back off from the first to the last of these. */
@@ -54,7 +56,12 @@ export function listenWithPostgres(url: string, feed: ChangeFeed, logger: Logger
   check.unref();
   const connect = async () => {
     if (closed) return;
-    const next = new pg.Client({ connectionString: url, keepAlive: true });
+    // Named, so that an operator (and the tests) can tell it in pg_stat_activity.
+    const next = new pg.Client({
+      connectionString: url,
+      keepAlive: true,
+      application_name: LISTEN_APPLICATION_NAME,
+    });
     const fail = (error: Error) => {
       if (client !== next && client !== undefined) return;
       client = undefined;
@@ -103,9 +110,11 @@ export function listenWithPostgres(url: string, feed: ChangeFeed, logger: Logger
 
 /** Redis PUBLISH/SUBSCRIBE (REDIS_URL): one connection subscribes, one publishes. */
 export function fanOutWithRedis(url: string, feed: ChangeFeed, logger: Logger): ChangeFanout {
-  const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false };
-  const subscriber = new Redis(url, options);
-  const publisher = new Redis(url, options);
+  // The subscription is queued until the first connection; ioredis renews it after a reconnection.
+  const subscriber = new Redis(url, { maxRetriesPerRequest: null });
+  // A publication is not queued: one that fails is kept by tenant and sent once Redis is back.
+  const publisher = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const unpublished = new Set<string>();
   let lost = false;
   for (const [name, connection] of [
     ['subscribe', subscriber],
@@ -117,19 +126,28 @@ export function fanOutWithRedis(url: string, feed: ChangeFeed, logger: Logger): 
       lost = true;
     });
   }
+  const publish = (tenantId: string) => {
+    publisher.publish(REDIS_CHANNEL, tenantId).catch(() => unpublished.add(tenantId));
+  };
+  publisher.on('ready', () => {
+    const tenants = [...unpublished];
+    unpublished.clear();
+    for (const tenantId of tenants) publish(tenantId);
+  });
   subscriber.on('message', (_channel: string, message: string) => parseWakeUp(feed, message));
-  // ioredis subscribes again by itself after reconnecting; what was published meanwhile is read.
+  // Whatever was published while this instance did not listen is read (also on the first start).
   subscriber.on('ready', () => {
     if (lost) logger.info('the change feed reached Redis again: catching its subscribers up');
     lost = false;
     feed.wakeAll();
   });
-  void subscriber.subscribe(REDIS_CHANNEL).catch(() => undefined);
+  void subscriber
+    .subscribe(REDIS_CHANNEL)
+    .catch((error: Error) =>
+      logger.error({ cause: error.message }, 'the change feed could not subscribe to Redis'),
+    );
   return {
-    committed(tenantId) {
-      // Lost when Redis is down: the subscribers' instances catch up when they reach it again.
-      publisher.publish(REDIS_CHANNEL, tenantId).catch(() => undefined);
-    },
+    committed: publish,
     notifies: false,
     async close() {
       subscriber.disconnect();
