@@ -21,8 +21,10 @@ import {
 import { unauthenticated } from '../errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import type { ChangeRow } from '../realtime/changes.js';
 import { deliveries } from '../realtime/deliveries.js';
 import type { ChangeFeed } from '../realtime/feed.js';
+import { SharedDeliveries } from '../realtime/shared-deliveries.js';
 
 interface ExecutorOptions extends TenantTransactionOptions {
   memberIdHashKey: string;
@@ -43,6 +45,7 @@ interface ExecutorOptions extends TenantTransactionOptions {
  * useErrorMasking words; nothing was committed.
  */
 export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions): PipelinePlugin {
+  const sharedDeliveries = new SharedDeliveries();
   /**
    * `run` in a request transaction of the token's user, with the resolvers' context; the result's
    * error when there is no such user, or when the transaction failed (BEGIN, COMMIT).
@@ -105,8 +108,8 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
       );
     },
     // A subscription: its arguments are checked and its stream opened in one request transaction;
-    // then each change is resolved for the subscriber in a transaction of its own, with the
-    // subscriber's user, tenant and role as they are at delivery (src/realtime/deliveries.ts).
+    // then each change is resolved in a transaction of its own, with the subscriber's tenant and
+    // role, once for all the subscribers whose results cannot differ (src/realtime/shared-deliveries.ts).
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args) => {
         const server = args.contextValue as ServerContext;
@@ -118,14 +121,20 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
               | ExecutionResult
               | AsyncIterable<ExecutionResult>,
         );
-        if (!(Symbol.asyncIterator in source)) return source;
-        return deliveries(source, {
+        if (!(Symbol.asyncIterator in source) || !server.viewer) return source;
+        const shareKey = sharedDeliveries.keyOf(args, server.viewer);
+        return deliveries(source as AsyncIterable<ChangeRow>, {
           expiresAtMs: server.claims?.expiresAtMs ?? 0,
           signal: server.request.signal,
           deliver: (change) =>
-            inRequest(server, false, async (contextValue) =>
-              execute({ ...args, rootValue: change, contextValue }),
-            ) as Promise<ExecutionResult>,
+            sharedDeliveries.run(
+              shareKey,
+              change.cursor,
+              () =>
+                inRequest(server, false, async (contextValue) =>
+                  execute({ ...args, rootValue: change, contextValue }),
+                ) as Promise<ExecutionResult>,
+            ),
         });
       });
     },
