@@ -24,7 +24,7 @@ import type { Logger } from '../logger.js';
 import type { ChangeRow } from '../realtime/changes.js';
 import { deliveries } from '../realtime/deliveries.js';
 import type { ChangeFeed } from '../realtime/feed.js';
-import { SharedDeliveries } from '../realtime/shared-deliveries.js';
+import { SharedDeliveries, type SharedResolution } from '../realtime/shared-deliveries.js';
 
 interface ExecutorOptions extends TenantTransactionOptions {
   memberIdHashKey: string;
@@ -50,11 +50,11 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
    * `run` in a request transaction of the token's user, with the resolvers' context; the result's
    * error when there is no such user, or when the transaction failed (BEGIN, COMMIT).
    */
-  const inRequest = async (
+  const inRequest = async <T>(
     server: ServerContext,
     soleMutation: boolean,
-    run: (contextValue: Context) => Promise<ExecutionResult | AsyncIterable<ExecutionResult>>,
-  ): Promise<ExecutionResult | AsyncIterable<ExecutionResult>> => {
+    run: (contextValue: Context) => Promise<T>,
+  ): Promise<T | ExecutionResult> => {
     const claims = server.claims;
     // useAuthentication refuses the request before its body is read otherwise.
     if (!claims) return { errors: [unauthenticated('missing Authorization header')] };
@@ -122,19 +122,29 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
               | AsyncIterable<ExecutionResult>,
         );
         if (!(Symbol.asyncIterator in source) || !server.viewer) return source;
-        const shareKey = sharedDeliveries.keyOf(args, server.viewer);
+        const { viewer, claims } = server;
+        const shareKey = sharedDeliveries.keyOf(args, viewer);
+        const subscriber = { authId: claims?.authId ?? '', role: viewer.role };
+        // The change resolved for this subscriber, with the roles of the key's users read meanwhile.
+        const resolve = (change: ChangeRow, authIds: string[]): Promise<SharedResolution> =>
+          inRequest(server, false, async (contextValue) => {
+            const users =
+              authIds.length === 0
+                ? []
+                : await contextValue.sql<{ auth_id: string; role: string }>(
+                    'SELECT auth_id, role FROM users WHERE tenant_id = $1::uuid AND auth_id = ANY($2::text[])',
+                    [viewer.tenantId, authIds],
+                    { prepare: true },
+                  );
+            const result = (await execute({ ...args, rootValue: change, contextValue })) as ExecutionResult;
+            return { result, roles: new Map(users.map((user) => [user.auth_id, user.role])) };
+          }).then((resolution) => ('result' in resolution ? resolution : { result: resolution }));
         return deliveries(source as AsyncIterable<ChangeRow>, {
-          expiresAtMs: server.claims?.expiresAtMs ?? 0,
+          expiresAtMs: claims?.expiresAtMs ?? 0,
           signal: server.request.signal,
+          onEnd: sharedDeliveries.join(shareKey, subscriber.authId),
           deliver: (change) =>
-            sharedDeliveries.run(
-              shareKey,
-              change.cursor,
-              () =>
-                inRequest(server, false, async (contextValue) =>
-                  execute({ ...args, rootValue: change, contextValue }),
-                ) as Promise<ExecutionResult>,
-            ),
+            sharedDeliveries.run(shareKey, change.cursor, subscriber, (authIds) => resolve(change, authIds)),
         });
       });
     },

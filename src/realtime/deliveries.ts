@@ -15,6 +15,8 @@ export function deliveries<Change>(
     deliver(change: Change): Promise<ExecutionResult>;
     /** The request's: aborted when the client went away (also a WebSocket operation's, see websocket.ts). */
     signal?: AbortSignal;
+    /** Called once when the subscription ends, however it ends. */
+    onEnd?: () => void;
   },
 ): AsyncIterableIterator<ExecutionResult> {
   const changes = source[Symbol.asyncIterator]();
@@ -44,6 +46,7 @@ export function deliveries<Change>(
   const end = async (): Promise<IteratorResult<ExecutionResult>> => {
     if (!ended) {
       ended = true;
+      options.onEnd?.();
       clearTimeout(timer);
       interruptAll('stopped');
       await changes.return?.();
