@@ -4,6 +4,7 @@ import {
   type FormattedExecutionResult,
   GraphQLError,
   type GraphQLSchema,
+  getOperationAST,
   parse,
 } from 'graphql';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
@@ -101,11 +102,13 @@ export function serveWebSockets(
       execute: (args) => forward(deps.yoga, args.contextValue as Forwarded),
       // API.md: an expired token closes the socket with 4401, a forbidden subscription with 4403.
       // The result goes out first, then the close: graphql-ws's own send is then a no-op.
-      onNext: (ctx, id, _payload, _args, result) => {
+      // A forbidden query or mutation is answered like over HTTP: the socket, and the other
+      // subscriptions it carries, stay.
+      onNext: (ctx, id, payload, _args, result) => {
         const codes = new Set((result.errors ?? []).map((error) => error.extensions?.code));
         const close = codes.has('UNAUTHENTICATED')
           ? ([CloseCode.Unauthorized, 'Unauthorized'] as const)
-          : codes.has('FORBIDDEN') && !result.data
+          : codes.has('FORBIDDEN') && !result.data && isSubscription(payload)
             ? ([CloseCode.Forbidden, 'Forbidden'] as const)
             : undefined;
         if (close) {
@@ -125,6 +128,15 @@ export function serveWebSockets(
       await new Promise<void>((resolve) => sockets.close(() => resolve()));
     },
   };
+}
+
+/** Whether the operation a socket sent is a subscription (it was parsed and run already). */
+function isSubscription(payload: SubscribePayload): boolean {
+  try {
+    return getOperationAST(parse(payload.query), payload.operationName)?.operation === 'subscription';
+  } catch {
+    return false;
+  }
 }
 
 /** `connectionParams.authorization` (or `Authorization`), as `Bearer <JWT>`. */
