@@ -65,11 +65,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const PLAIN = 'subscription { changes { cursor entity node { id } } }';
 
-// REVIEW, not fixed (a design question, src/realtime/shared-deliveries.ts): a subscriber that
-// takes another's result never has its own user checked, so a removed user keeps receiving the
-// tenant's changes while a subscriber of the same role and document pulls ahead of it (until the
-// token expires). `test.fails` while the finding stands: make it `test` once it is fixed.
-test.fails('a user removed while subscribed gets UNAUTHENTICATED also when another subscriber shares its deliveries', async () => {
+// Found by review: a subscriber that took another's result never had its own user checked, so a
+// removed user kept receiving the tenant's changes. The resolving transaction now reads the roles
+// of every subscriber of the key (src/realtime/shared-deliveries.ts).
+test('a user removed while subscribed gets UNAUTHENTICATED also when another subscriber shares its deliveries', async () => {
   const caseId = await firstCase(ADMIN);
   // Same tenant, same role, same document: the second subscriber takes the first one's result.
   const staff = await subscribe(STAFF, PLAIN);
