@@ -19,25 +19,33 @@ export function deliveries<Change>(
 ): AsyncIterableIterator<ExecutionResult> {
   const changes = source[Symbol.asyncIterator]();
   let ended = false;
-  let stop: (() => void) | undefined;
-  const stopped = new Promise<'stopped'>((resolve) => {
-    stop = () => resolve('stopped');
-  });
+  let expired = false;
+  // What interrupts the waits of pending next() calls: a promise per call, forgotten when the call
+  // returns, not one for the subscription's life. Racing every next() against long-lived promises
+  // added a reaction to each of them per change delivered, kept (with the change it resolved to)
+  // until they settled at the token's expiry: ~1 KB of heap per delivery, until the process ran
+  // out of memory (docs/benchmarks.md, "Realtime").
+  const interrupts = new Set<(why: 'expired' | 'stopped') => void>();
+  const interruptAll = (why: 'expired' | 'stopped') => {
+    for (const interrupt of interrupts) interrupt(why);
+  };
   // setTimeout holds at most 2^31 - 1 ms (24.8 days); a token that lives longer is re-armed.
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'expired'>((resolve) => {
-    const arm = () => {
-      const left = options.expiresAtMs - Date.now();
-      if (left <= 0) resolve('expired');
-      else timer = setTimeout(arm, Math.min(left, 2 ** 31 - 1));
-    };
-    arm();
-  });
+  const arm = () => {
+    const left = options.expiresAtMs - Date.now();
+    if (left > 0) {
+      timer = setTimeout(arm, Math.min(left, 2 ** 31 - 1));
+      return;
+    }
+    expired = true;
+    interruptAll('expired');
+  };
+  arm();
   const end = async (): Promise<IteratorResult<ExecutionResult>> => {
     if (!ended) {
       ended = true;
       clearTimeout(timer);
-      stop?.();
+      interruptAll('stopped');
       await changes.return?.();
     }
     return { done: true, value: undefined };
@@ -48,7 +56,17 @@ export function deliveries<Change>(
     [Symbol.asyncIterator]: () => iterator,
     async next() {
       if (ended) return { done: true, value: undefined };
-      const next = await Promise.race([changes.next(), expired, stopped]);
+      let interrupt!: (why: 'expired' | 'stopped') => void;
+      const interrupted = new Promise<'expired' | 'stopped'>((resolve) => {
+        interrupt = resolve;
+      });
+      interrupts.add(interrupt);
+      let next: IteratorResult<Change> | 'expired' | 'stopped';
+      try {
+        next = expired ? 'expired' : await Promise.race([changes.next(), interrupted]);
+      } finally {
+        interrupts.delete(interrupt);
+      }
       if (next === 'stopped') return { done: true, value: undefined };
       if (next === 'expired') {
         await end();
