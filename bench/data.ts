@@ -189,6 +189,8 @@ export function dataFingerprint(scale: Scale): string {
 export const BENCH_TABLES = [
   'audit_logs',
   'events',
+  // The change feed's per-tenant counters (migration 20261205000000) reference tenants.
+  'change_cursors',
   'tasks',
   'case_codes',
   'cases',

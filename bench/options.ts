@@ -17,9 +17,19 @@
 //   --regenerate           rebuild the data set even when it is unchanged
 //   --prepare-only         database and data only (e.g. for the peer harness), then stop
 //   --no-write             print, but leave docs/benchmarks.md alone
+//   --realtime             instead of the shapes: the realtime scenario (bench/realtime.ts), about
+//                          75 s per setup, so not part of the default run (section realtime)
+//   --subscribers N        realtime: SSE subscribers of Subscription.changes [1000]
+//   --rate N               realtime: mutations per second while they listen [50]
+//   --realtime-duration S  realtime: seconds of those mutations [30]
+//   --setups a,b           realtime: one (1 instance), two (2 instances, LISTEN/NOTIFY), two-redis
+//                          (2 instances, Redis; left out when Redis does not answer) [all]
+//   --realtime-profile     realtime: node --cpu-prof on the first instance, setup one unless
+//                          --setups names others (section profile-realtime)
 // Environment: BENCH_DATABASE_URL, an owner URL (default: postgresql://postgres@127.0.0.1:5432/
 // bench_prior_auth, or an embedded PostgreSQL when nothing listens there or BENCH_EMBEDDED=1).
 import { DEFAULT_SCALE, MAX_CASES_PER_TENANT, type Scale } from './data.js';
+import { REALTIME_SETUPS, type RealtimeOptions, type RealtimeSetup } from './realtime.js';
 import { SHAPES, type Shape } from './shapes.js';
 
 export interface Options {
@@ -37,6 +47,8 @@ export interface Options {
   regenerate: boolean;
   prepareOnly: boolean;
   write: boolean;
+  /** The realtime scenario instead of the shapes; null: the shapes. */
+  realtime: Omit<RealtimeOptions, 'pool'> | null;
 }
 
 export function parseArgs(argv: string[]): Options {
@@ -55,6 +67,21 @@ export function parseArgs(argv: string[]): Options {
     regenerate: false,
     prepareOnly: false,
     write: true,
+    realtime: null,
+  };
+  const realtime: Omit<RealtimeOptions, 'pool'> = {
+    subscribers: 1000,
+    rate: 50,
+    durationS: 30,
+    setups: Object.keys(REALTIME_SETUPS) as RealtimeSetup[],
+    profile: false,
+  };
+  let wantsRealtime = false;
+  let setupsGiven = false;
+  const setup = (value: string): RealtimeSetup => {
+    if (!(value in REALTIME_SETUPS))
+      throw new Error(`unknown setup ${value} (${Object.keys(REALTIME_SETUPS).join(', ')})`);
+    return value as RealtimeSetup;
   };
   const int = (name: string, value: string | undefined, min: number, max: number) => {
     const n = Number(value);
@@ -114,10 +141,33 @@ export function parseArgs(argv: string[]): Options {
       case '--no-write':
         o.write = false;
         break;
+      case '--realtime':
+        wantsRealtime = true;
+        break;
+      case '--subscribers':
+        realtime.subscribers = int(arg, next(), 1, 10_000);
+        break;
+      case '--rate':
+        realtime.rate = int(arg, next(), 1, 1_000);
+        break;
+      case '--realtime-duration':
+        realtime.durationS = int(arg, next(), 1, 600);
+        break;
+      case '--setups':
+        realtime.setups = (next() ?? '').split(',').filter(Boolean).map(setup);
+        setupsGiven = true;
+        break;
+      case '--realtime-profile':
+        wantsRealtime = true;
+        realtime.profile = true;
+        break;
       default:
         throw new Error(`unknown option ${arg} (the options are listed at the top of bench/run.ts)`);
     }
   }
+  // A profile is of one instance's work: the one-instance setup unless others are named.
+  if (realtime.profile && !setupsGiven) realtime.setups = ['one'];
+  if (wantsRealtime) o.realtime = realtime;
   if (o.explain) {
     o.rounds = 0;
     o.soakS = 0;

@@ -7,7 +7,13 @@ import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../src/db/embedded.js';
 import { DEFAULT_SCALE, type Scale } from './data.js';
-import { BENCH_RUNTIME_LOGIN, openBenchDatabase, prepareBenchDatabase, removeBenchWrites } from './db.js';
+import {
+  BENCH_RUNTIME_LOGIN,
+  type BenchDatabase,
+  openBenchDatabase,
+  prepareBenchDatabase,
+  removeBenchWrites,
+} from './db.js';
 import { type ExplainedStatement, explainStatements } from './explain.js';
 import { captureStatements, countStatements, summarizeSql } from './inprocess.js';
 import { type LoadResult, runLoad, sequentialLatency } from './load.js';
@@ -20,9 +26,12 @@ import {
   soakSummary,
   statementList,
 } from './markdown.js';
-import { parseArgs } from './options.js';
+import { type Options, parseArgs } from './options.js';
 import { rssMB, startServer } from './proc.js';
 import { summarizeProfile } from './profile.js';
+import { latestRealtimeProfile, REALTIME_SETUPS, type RealtimeResult, runRealtimeSetup } from './realtime.js';
+import { exact, realtimeMarkdown, realtimeProfileMarkdown } from './realtime-markdown.js';
+import { redisAnswers } from './realtime-servers.js';
 import { fmt, writeSection } from './report.js';
 import {
   BENCH_JWT,
@@ -72,6 +81,66 @@ async function machine(ownerUrl: string) {
   }
 }
 
+/**
+ * `--realtime`: the realtime scenario's setups one after the other (bench/realtime.ts), instead of
+ * the shapes; section `realtime` (and `profile-realtime` with --realtime-profile).
+ */
+async function benchRealtime(
+  db: BenchDatabase,
+  options: Options,
+  info: Awaited<ReturnType<typeof machine>>,
+): Promise<void> {
+  if (!options.realtime) return;
+  const realtime = { ...options.realtime, pool: options.pool };
+  const redis = await redisAnswers();
+  const setups = realtime.setups.filter((setup) => redis || REALTIME_SETUPS[setup].fanout !== 'redis');
+  if (setups.length < realtime.setups.length) log('Redis does not answer: its setup is left out');
+  mkdirSync(RESULTS, { recursive: true });
+  const results: RealtimeResult[] = [];
+  for (const setup of setups) {
+    log(`realtime: ${REALTIME_SETUPS[setup].title}`);
+    const r = await runRealtimeSetup(setup, realtime, { db, resultsDir: RESULTS, log });
+    results.push(r);
+    const e = r.exactness;
+    log(
+      `  ${setup}: ${e.received}/${e.expected} deliveries, lost ${e.lost}, dup ${e.duplicated}, out of order ` +
+        `${e.outOfOrder}, foreign ${e.foreign}, errors ${e.errors}, null nodes ${e.nullNodes}; after answer p50 ` +
+        `${fmt(r.latency.fromAnswer.p50)} p99 ${fmt(r.latency.fromAnswer.p99)} max ${fmt(r.latency.fromAnswer.max)} ms; ` +
+        `drain ${fmt(r.drainS, 2)} s; server CPU ${fmt(r.cpu.perDeliveryMs, 3)} ms/delivery ` +
+        `(net ${fmt(r.cpu.netPerDeliveryMs, 3)}); exact: ${exact(r)}`,
+    );
+  }
+  const date = new Date().toISOString();
+  const stamp = date.replace(/[:.]/g, '-').slice(0, 19);
+  const jsonFile = path.join(RESULTS, `realtime-${stamp}.json`);
+  writeFileSync(
+    jsonFile,
+    `${JSON.stringify({ date, machine: info, options: realtime, results }, null, 2)}\n`,
+  );
+  log(`results: ${path.relative(ROOT, jsonFile)}`);
+  const args = process.argv.slice(2).join(' ');
+  const command = `npm run bench -- ${args}`;
+  const machineLine =
+    `${info.cpu}, ${info.memGiB} GiB, ${info.os}; Node ${info.node}; ${info.postgres}; ` +
+    `load average at start ${info.loadAverageAtStart.join(', ')}`;
+  const profile = realtime.profile ? latestRealtimeProfile(RESULTS) : null;
+  const md =
+    profile && results[0]
+      ? realtimeProfileMarkdown(summarizeProfile(profile), results[0], realtime, command)
+      : realtimeMarkdown(results, realtime, {
+          command,
+          date,
+          machine: machineLine,
+          redis,
+          tenants: options.scale.tenants,
+        });
+  console.log(`\n${md}\n`);
+  if (options.write) {
+    writeSection(DOC, profile ? 'profile-realtime' : 'realtime', md);
+    log(`wrote ${path.relative(ROOT, DOC)}`);
+  }
+}
+
 function build(): void {
   log('npm run build');
   const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
@@ -97,6 +166,10 @@ async function main(): Promise<void> {
     await prepareWorkTasks(db.ownerUrl, contexts);
     if (options.build) build();
     const info = await machine(db.ownerUrl);
+    if (options.realtime) {
+      await benchRealtime(db, options, info);
+      return;
+    }
 
     log('counting statements per request (in-process, src/db/client.ts onStatement)');
     const counts = await countStatements(db.runtimeUrl, options.shapes, contexts);

@@ -1,0 +1,354 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type BenchDatabase, removeBenchWrites } from './db.js';
+import { cpuMs, type StartedServer } from './proc.js';
+import {
+  checkExactness,
+  type Exactness,
+  type Latency,
+  measureLatency,
+  receive,
+  type Subscriber,
+} from './realtime-check.js';
+import {
+  CpuMeter,
+  committedChanges,
+  exitOf,
+  heads,
+  REDIS_URL,
+  sampleRss,
+  startInstance,
+} from './realtime-servers.js';
+import { writeAtRate } from './realtime-writes.js';
+import { loadContexts, type RequestContext } from './shapes.js';
+import { openSse, type SseStream, streamAgent } from './sse-client.js';
+import { prepareWorkTasks } from './work.js';
+
+/**
+ * The realtime scenario (npm run bench -- --realtime): subscribers of Subscription.changes over
+ * SSE on the production build, mutations at a fixed rate meanwhile; what arrived, how late, at
+ * what cost (docs/benchmarks.md, "Realtime", says what each figure is).
+ */
+
+/** The selection of the issue: the change, the task as the subscriber may read it, the event row. */
+export const CHANGES_SUBSCRIPTION = `subscription BenchChanges {
+  changes { cursor kind entity entityId node { id ... on Task { status title } } event { eventType createdAt } }
+}`;
+
+export const REALTIME_SETUPS = {
+  one: { title: '1 instance', instances: 1, fanout: 'postgres' },
+  two: { title: '2 instances, LISTEN/NOTIFY', instances: 2, fanout: 'postgres' },
+  'two-redis': { title: '2 instances, Redis', instances: 2, fanout: 'redis' },
+} as const;
+export type RealtimeSetup = keyof typeof REALTIME_SETUPS;
+
+export interface RealtimeOptions {
+  subscribers: number;
+  /** Mutations a second, and for how long. */
+  rate: number;
+  durationS: number;
+  setups: RealtimeSetup[];
+  /** node --cpu-prof on the (first) instance. */
+  profile: boolean;
+  pool: number;
+}
+
+/** How long the writes go on before any subscriber (JIT, pool, caches), then with the CPU measured. */
+const WARMUP_S = 3;
+const BASELINE_S = 10;
+/** Streams opened at once. */
+const OPENING = 50;
+/** The wait for the last deliveries gives up after this long without a new one, or this long after the writes began. */
+const STALL_MS = 30_000;
+const DRAIN_MAX_MS = 300_000;
+
+export interface RealtimeResult {
+  setup: RealtimeSetup;
+  /** Instances that ended before the bench stopped them, and why (their log's FATAL ERROR). */
+  exits: string[];
+  env: Record<string, string>;
+  subscribers: { opened: number; refused: number; openS: number; perUser: number };
+  rss: { beforeMB: number[]; idleMB: number[]; kbPerIdleSubscriber: number | null };
+  /** Server CPU of the writes alone, before any subscriber (all instances). */
+  baselineCpuMsPerMutation: number | null;
+  writes: { sent: number; ok: number; skipped: number; durationS: number };
+  exactness: Exactness;
+  latency: Latency;
+  /** Every expected change arrived (else the wait gave up after STALL_MS without progress). */
+  complete: boolean;
+  /** From the last mutation's answer to the last delivery. */
+  drainS: number | null;
+  cpu: {
+    windowS: number;
+    serverMs: number | null;
+    perDeliveryMs: number | null;
+    /** Less the writes' own CPU (their baseline per mutation × the mutations sent). */
+    netPerDeliveryMs: number | null;
+    postgresMs: number;
+    postgresPerDeliveryMs: number | null;
+  };
+  clientLoopDelayP99Ms: number;
+}
+
+/** The request contexts sorted so that consecutive ones are of other tenants: the writes spread. */
+function interleaveTenants(contexts: RequestContext[]): RequestContext[] {
+  const slot = new Map<string, number>();
+  const ranked = contexts.map((ctx) => {
+    const n = slot.get(ctx.tenantId) ?? 0;
+    slot.set(ctx.tenantId, n + 1);
+    return { ctx, n };
+  });
+  return ranked.sort((a, b) => a.n - b.n || a.ctx.slug.localeCompare(b.ctx.slug)).map((r) => r.ctx);
+}
+
+const cpuOf = (servers: StartedServer[]): number | null => {
+  const values = servers.map((s) => cpuMs(s.pid));
+  return values.some((v) => v === null) ? null : (values as number[]).reduce((a, b) => a + b, 0);
+};
+
+const minus = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
+
+type Listener = Subscriber & { stream?: SseStream };
+
+/**
+ * Subscriber i: tenant i mod T; within its tenant, the users in turn and the instances
+ * alternating, so each tenant has as many subscribers on each instance and each user as many
+ * streams. Opens `OPENING` at a time; a refused one has no stream or another status than 200.
+ */
+async function openSubscribers(options: {
+  servers: StartedServer[];
+  readers: RequestContext[];
+  tenants: string[];
+  count: number;
+  agent: ReturnType<typeof streamAgent>;
+}): Promise<Listener[]> {
+  const { servers, tenants } = options;
+  const users = new Map(tenants.map((t) => [t, options.readers.filter((r) => r.tenantId === t)]));
+  const subscribers: Listener[] = [];
+  let next = 0;
+  const open = async () => {
+    for (let i = next++; i < options.count; i = next++) {
+      const k = Math.floor(i / tenants.length);
+      const tenantId = tenants[i % tenants.length] as string;
+      const tenantUsers = users.get(tenantId) ?? [];
+      const user = tenantUsers[k % tenantUsers.length] as RequestContext;
+      const instance = k % servers.length;
+      const subscriber: Listener = {
+        tenantId,
+        instance,
+        cursors: [],
+        entityIds: [],
+        receivedAt: [],
+        errors: 0,
+        firstError: undefined,
+        nullNodes: 0,
+      };
+      subscribers.push(subscriber);
+      subscriber.stream = await openSse({
+        url: new URL((servers[instance] as StartedServer).url),
+        agent: options.agent,
+        token: user.token,
+        query: CHANGES_SUBSCRIPTION,
+        onMessage: (data, at) => receive(subscriber, data, at),
+      }).catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: OPENING }, open));
+  return subscribers;
+}
+
+/**
+ * Waits until every subscriber received its tenant's changes of the run; gives up after STALL_MS
+ * without a new one, DRAIN_MAX_MS after the writes began, or when every stream has ended.
+ */
+async function drained(
+  live: Subscriber[],
+  range: Map<string, { start: number; end: number }>,
+  runStarted: number,
+  ended: Set<Subscriber>,
+): Promise<boolean> {
+  const expected = (s: Subscriber) => {
+    const r = range.get(s.tenantId);
+    return r ? r.end - r.start : 0;
+  };
+  let lastCount = -1;
+  let lastProgress = performance.now();
+  for (;;) {
+    if (live.every((s) => s.cursors.length >= expected(s))) return true;
+    const count = live.reduce((a, s) => a + s.cursors.length, 0);
+    const now = performance.now();
+    if (count !== lastCount) {
+      lastCount = count;
+      lastProgress = now;
+    }
+    if (now - lastProgress > STALL_MS || now - runStarted > DRAIN_MAX_MS || ended.size === live.length)
+      return false;
+    await sleep(20);
+  }
+}
+
+export async function runRealtimeSetup(
+  setup: RealtimeSetup,
+  options: RealtimeOptions,
+  context: { db: BenchDatabase; resultsDir: string; log: (line: string) => void },
+): Promise<RealtimeResult> {
+  const { db, log } = context;
+  const spec = REALTIME_SETUPS[setup];
+  await removeBenchWrites(db);
+  const writers = interleaveTenants(await loadContexts(db.ownerUrl));
+  await prepareWorkTasks(db.ownerUrl, writers);
+  const readers = await loadContexts(db.ownerUrl, 25);
+  const tenants = [...new Set(readers.map((r) => r.tenantId))];
+  const perUser = Math.ceil(options.subscribers / readers.length / spec.instances);
+  const env: Record<string, string> = {
+    // Streams, the writer's connections and the probes: the default 1,000 is one short.
+    MAX_CONNECTIONS: String(options.subscribers + 500),
+    ...(perUser > 10 ? { MAX_SUBSCRIPTIONS_PER_USER: String(perUser) } : {}),
+    ...(spec.fanout === 'redis' ? { REDIS_URL } : {}),
+  };
+
+  const servers: StartedServer[] = [];
+  const logFiles: string[] = [];
+  const streams: SseStream[] = [];
+  let profileDir: string | null = null;
+  try {
+    for (let instance = 0; instance < spec.instances; instance++) {
+      logFiles.push(path.join(context.resultsDir, `realtime-${setup}-${instance}.log`));
+      if (options.profile && instance === 0)
+        profileDir = path.join(context.resultsDir, `profile-realtime-${Date.now()}`);
+      servers.push(
+        await startInstance({
+          env: { ...env, DATABASE_URL: db.runtimeUrl, DB_POOL_MAX: String(options.pool) },
+          logFile: logFiles[instance] as string,
+          profileDir: instance === 0 ? profileDir : null,
+        }),
+      );
+    }
+    const writeUrl = new URL((servers[0] as StartedServer).url);
+    const write = (durationS: number) =>
+      writeAtRate({ url: writeUrl, contexts: writers, rate: options.rate, durationS });
+
+    // The writes alone: warm-up, then their CPU per mutation.
+    await write(WARMUP_S);
+    const baseline0 = cpuOf(servers);
+    const baseline = await write(BASELINE_S);
+    const baselineCpu = minus(cpuOf(servers), baseline0);
+    const baselineCpuMsPerMutation = baselineCpu === null ? null : baselineCpu / baseline.mutations.length;
+    log(
+      `  ${setup}: writes alone ${baseline.mutations.filter((m) => m.ok).length}/${baseline.mutations.length} ok, ` +
+        `server CPU ${baselineCpuMsPerMutation?.toFixed(2)} ms/mutation`,
+    );
+
+    await sleep(2_000);
+    const pids = servers.map((s) => s.pid);
+    const beforeMB = await sampleRss(pids);
+
+    // The subscribers, OPENING at a time.
+    const agent = streamAgent(options.subscribers);
+    const openStarted = performance.now();
+    const subscribers = await openSubscribers({
+      servers,
+      readers,
+      tenants,
+      count: options.subscribers,
+      agent,
+    });
+    for (const { stream } of subscribers) if (stream) streams.push(stream);
+    const openS = (performance.now() - openStarted) / 1000;
+    await sleep(3_000);
+    const idleMB = await sampleRss(pids);
+    // A refusal inside the stream (TOO_MANY_SUBSCRIPTIONS) is an error result, then the end.
+    const live = subscribers.filter((s) => s.errors === 0 && s.stream?.status === 200);
+    const ended = new Set<Subscriber>();
+    for (const s of live) void s.stream?.ended.then(() => ended.add(s));
+    const refused = options.subscribers - live.length;
+    const rssGrowth = idleMB.reduce((a, b) => a + b, 0) - beforeMB.reduce((a, b) => a + b, 0);
+    const kbPerIdleSubscriber = live.length > 0 ? (rssGrowth * 1024) / live.length : null;
+    log(
+      `  ${setup}: ${live.length} subscribers open in ${openS.toFixed(1)} s (${refused} refused), RSS ` +
+        `${beforeMB.map((x) => x.toFixed(0)).join('+')} → ${idleMB.map((x) => x.toFixed(0)).join('+')} MB, ` +
+        `${kbPerIdleSubscriber?.toFixed(1)} KB per idle subscriber`,
+    );
+
+    // The measured run: writes at the rate, then the wait for the last deliveries.
+    const start = await heads(db.ownerUrl);
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    const meter = new CpuMeter(pids, db.ownerUrl);
+    await meter.start();
+    const runStarted = performance.now();
+    const run = await write(options.durationS);
+    const end = await heads(db.ownerUrl);
+    const range = new Map(tenants.map((t) => [t, { start: start.get(t) ?? 0, end: end.get(t) ?? 0 }]));
+    const complete = await drained(live, range, runStarted, ended);
+    const { serverMs, postgresMs } = await meter.stop();
+    loopDelay.disable();
+    const windowS = (performance.now() - runStarted) / 1000;
+    const lastDelivery = Math.max(...live.map((s) => s.receivedAt.at(-1) ?? 0));
+    const lastAnswer = Math.max(...run.mutations.map((m) => m.answeredAt));
+    const exits = servers.flatMap((server, i) => {
+      const cause = exitOf(server, logFiles[i] as string);
+      return cause ? [`instance ${i + 1}: ${cause}`] : [];
+    });
+
+    const committed = await committedChanges(db.ownerUrl, range);
+    const exactness = checkExactness(live, range, committed);
+    const latency = measureLatency(live, run.mutations, committed);
+    const deliveries = exactness.received;
+    const perDelivery = (ms: number | null) => (ms === null || deliveries === 0 ? null : ms / deliveries);
+    const writesCpu =
+      baselineCpuMsPerMutation === null ? null : baselineCpuMsPerMutation * run.mutations.length;
+
+    for (const stream of streams.splice(0)) stream.close();
+    agent.destroy();
+    return {
+      setup,
+      env,
+      subscribers: { opened: live.length, refused, openS, perUser },
+      exits,
+      rss: { beforeMB, idleMB, kbPerIdleSubscriber },
+      baselineCpuMsPerMutation,
+      writes: {
+        sent: run.mutations.length,
+        ok: run.mutations.filter((m) => m.ok).length,
+        skipped: run.skipped,
+        durationS: run.durationS,
+      },
+      exactness,
+      latency,
+      complete,
+      drainS: deliveries > 0 ? (lastDelivery - lastAnswer) / 1000 : null,
+      cpu: {
+        windowS,
+        serverMs,
+        perDeliveryMs: perDelivery(serverMs),
+        netPerDeliveryMs: perDelivery(minus(serverMs, writesCpu)),
+        postgresMs,
+        postgresPerDeliveryMs: perDelivery(postgresMs),
+      },
+      clientLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    };
+  } finally {
+    for (const stream of streams) stream.close();
+    // The profile is written when the process exits.
+    await Promise.all(servers.map((s) => s.stop()));
+    await removeBenchWrites(db).catch(() => 0);
+    if (profileDir) {
+      const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+      if (file) log(`  ${setup}: profile ${path.join(profileDir, file)}`);
+    }
+  }
+}
+
+/** The .cpuprofile a profiled setup left in `resultsDir` (the newest). */
+export function latestRealtimeProfile(resultsDir: string): string | null {
+  const dirs = readdirSync(resultsDir)
+    .filter((d) => d.startsWith('profile-realtime-'))
+    .sort();
+  const dir = dirs.at(-1);
+  if (!dir) return null;
+  const file = readdirSync(path.join(resultsDir, dir)).find((f) => f.endsWith('.cpuprofile'));
+  return file ? path.join(resultsDir, dir, file) : null;
+}
