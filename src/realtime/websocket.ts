@@ -30,6 +30,8 @@ export interface WebSocketTransport {
 const FORWARDED = parse('subscription Forwarded { __typename }');
 /** Ping each socket this often; one that did not answer the last ping is closed (a dead peer). */
 const HEARTBEAT_MS = 12_000;
+/** On shutdown, a socket whose peer has not answered its close frame within this long is cut. */
+const CLOSE_HANDSHAKE_MS = 1_000;
 
 interface Forwarded {
   payload: SubscribePayload;
@@ -125,7 +127,12 @@ export function serveWebSockets(
     async close() {
       clearInterval(heartbeat);
       for (const ws of sockets.clients) ws.close(1001, 'the server is shutting down: reconnect');
+      // A peer that does not answer the closing handshake is not waited for (ws would wait 30 s).
+      const stragglers = setTimeout(() => {
+        for (const ws of sockets.clients) ws.terminate();
+      }, CLOSE_HANDSHAKE_MS);
       await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      clearTimeout(stragglers);
     },
   };
 }
