@@ -144,6 +144,7 @@ export function createServer(deps: ServerDeps): AppServer {
     schema,
     verifyToken: deps.verifyToken,
     maxMessageBytes: config.limits.bodyBytes,
+    maxSocketsPerUser: config.realtime.maxSubscriptionsPerUser,
   });
   return {
     yoga,

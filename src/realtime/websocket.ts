@@ -48,6 +48,8 @@ export function serveWebSockets(
     verifyToken: TokenVerifier;
     /** MAX_BODY_BYTES: a message is a request body. */
     maxMessageBytes: number;
+    /** MAX_SUBSCRIPTIONS_PER_USER: a user's open sockets are bounded like their subscriptions. */
+    maxSocketsPerUser: number;
   },
 ): WebSocketTransport {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: deps.maxMessageBytes });
@@ -75,18 +77,37 @@ export function serveWebSockets(
   }, HEARTBEAT_MS);
   heartbeat.unref();
   const authorizations = new WeakMap<object, string>();
+  const socketsPerUser = new Map<string, number>();
   useServer<Record<string, unknown> | undefined, { socket: WebSocket; request: IncomingMessage }>(
     {
       onConnect: async (ctx) => {
         const authorization =
           authorizationOf(ctx.connectionParams) ?? ctx.extra.request.headers.authorization;
+        let user: string;
         try {
-          await deps.verifyToken(authorization ?? null);
+          const claims = await deps.verifyToken(authorization ?? null);
+          user = `${claims.tenantId}:${claims.authId}`;
         } catch (error) {
           if (!(error instanceof AuthenticationError)) throw error;
           ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${error.message}`.slice(0, 120));
           return false;
         }
+        // Idle acknowledged sockets would otherwise let one user take every connection
+        // MAX_CONNECTIONS allows: a user holds at most as many sockets as subscriptions.
+        const held = socketsPerUser.get(user) ?? 0;
+        if (held >= deps.maxSocketsPerUser) {
+          ctx.extra.socket.close(
+            CloseCode.TooManyInitialisationRequests,
+            `Too many sockets: at most ${deps.maxSocketsPerUser} per user (MAX_SUBSCRIPTIONS_PER_USER)`,
+          );
+          return false;
+        }
+        socketsPerUser.set(user, held + 1);
+        ctx.extra.socket.once('close', () => {
+          const left = (socketsPerUser.get(user) ?? 1) - 1;
+          if (left > 0) socketsPerUser.set(user, left);
+          else socketsPerUser.delete(user);
+        });
         authorizations.set(ctx, authorization as string);
         return true;
       },

@@ -155,28 +155,32 @@ test('huge connectionParams: refused by the message limit', async () => {
   expect((await socket.closed).code).toBe(1009);
 });
 
-test.fails('one user cannot take every connection of the server with idle sockets (REVIEW, not fixed)', async () => {
+test('one user cannot take every connection of the server with idle sockets; the socket over the bound is closed with 4429', async () => {
   // MAX_CONNECTIONS counts HTTP and WebSocket connections together; nothing bounds a user's sockets.
   const limited = await startTestApp({ env: { MAX_CONNECTIONS: '20' } });
   await new Promise<void>((resolve) => limited.http.listen(0, '127.0.0.1', resolve));
   const address = limited.http.address();
   if (typeof address !== 'object' || !address) throw new Error('not listening');
   const sockets: WebSocket[] = [];
+  const closeCodes: number[] = [];
   try {
     const token = await tokenFor(CLINICIAN);
     for (let i = 0; i < 20; i++) {
       const ws = new WebSocket(`ws://127.0.0.1:${address.port}/graphql`, 'graphql-transport-ws');
       ws.on('error', () => {});
+      ws.on('close', (code) => closeCodes.push(code));
       sockets.push(ws);
       await new Promise((resolve) => ws.once('open', resolve));
       ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
     }
-    await sleep(4_000); // past connectionInitWaitTimeout: these sockets are acknowledged and stay
+    await sleep(4_000); // past connectionInitWaitTimeout: the acknowledged sockets stay
     const response = await fetch(`http://127.0.0.1:${address.port}/healthz`).then(
       (r) => r.status,
       (error: Error) => error.message,
     );
     expect(response).toBe(200);
+    // MAX_SUBSCRIPTIONS_PER_USER (10) sockets stay; the others were refused.
+    expect(closeCodes).toEqual(Array.from({ length: 10 }, () => 4429));
   } finally {
     for (const ws of sockets) ws.terminate();
     await new Promise((resolve) => limited.http.close(resolve));
