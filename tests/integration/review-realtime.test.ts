@@ -1,5 +1,7 @@
+import { GraphQLError } from 'graphql';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { deliveries } from '../../src/realtime/deliveries.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
 import { CHANGES, CREATE_TASK, post as postAs, tokenFor } from '../helpers/realtime.js';
@@ -119,4 +121,35 @@ test('a replay whose read fails (statement timeout) is tried again: no "Unexpect
   const [first] = await replay.waitFor(1);
   expect(first?.errors, JSON.stringify(replay.results)).toBeUndefined();
   expect(first?.data).toMatchObject({ changes: { cursor: expect.any(String) } });
+});
+
+// REVIEW, not fixed: a delivery whose transaction fails (its connection waited past the
+// request's deadline, the database restarted between the feed's read and the delivery, the
+// opening's begin_request timed out) is answered as `{ errors }` without `data`, so without the
+// change's cursor (src/plugins/executor.ts, inRequest), and deliveries() goes on with the next
+// change: the client cannot resume before the failed one, which it has lost. Driven here through
+// deliveries() with such a result, as the executor returns it.
+test.fails('a change whose delivery fails is not skipped: the stream ends (to resume with after), or it comes again', async () => {
+  const source = (async function* () {
+    yield { cursor: 1 };
+    yield { cursor: 2 };
+  })();
+  const stream = deliveries(source, {
+    expiresAtMs: Date.now() + 60_000,
+    deliver: async (change) =>
+      change.cursor === 1
+        ? {
+            errors: [
+              new GraphQLError('The database is unavailable; retry shortly', {
+                extensions: { code: 'SERVICE_UNAVAILABLE' },
+              }),
+            ],
+          }
+        : { data: { changes: { cursor: String(change.cursor) } } },
+  });
+  const first = await stream.next();
+  expect(first.value?.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+  const second = await stream.next();
+  // What comes: change 2, change 1 lost to this client.
+  expect(second.done, JSON.stringify(second.value)).toBe(true);
 });
