@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { stableUuid } from '../../src/db/seed.js';
 import { deliveries } from '../../src/realtime/deliveries.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
@@ -152,4 +153,43 @@ test.fails('a change whose delivery fails is not skipped: the stream ends (to re
   const second = await stream.next();
   // What comes: change 2, change 1 lost to this client.
   expect(second.done, JSON.stringify(second.value)).toBe(true);
+});
+
+test('a client that goes away while its subscription is being set up leaves no subscription behind', async () => {
+  const tenant = stableUuid('tenant', 'test-clinic');
+  // Subscribing waits (its read of the tenant's last cursor) while the client gives up.
+  const locker = new pg.Client({ connectionString: app.db.ownerUrl });
+  await locker.connect();
+  await locker.query('BEGIN');
+  await locker.query("SELECT set_config('app.tenant_id', $1, true)", [tenant]);
+  await locker.query('LOCK TABLE change_cursors IN ACCESS EXCLUSIVE MODE');
+  const token = await tokenFor(STAFF);
+  try {
+    await Promise.all(
+      Array.from({ length: MAX_PER_USER }, async () => {
+        const abort = new AbortController();
+        const response = fetch(url, {
+          method: 'POST',
+          headers: {
+            accept: 'text/event-stream',
+            'content-type': 'application/json',
+            authorization: `Bearer ${token}`,
+          },
+          body: JSON.stringify({ query: PLAIN }),
+          signal: abort.signal,
+        }).catch(() => undefined);
+        await sleep(300);
+        abort.abort();
+        await response;
+      }),
+    );
+    await sleep(200);
+  } finally {
+    await locker.query('ROLLBACK');
+    await locker.end();
+  }
+  await sleep(500);
+  const again = await subscribe(STAFF, PLAIN);
+  await sleep(300);
+  expect(again.results, JSON.stringify(again.results)).toEqual([]);
 });
