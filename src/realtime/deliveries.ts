@@ -54,7 +54,10 @@ export function deliveries<Change>(
     return { done: true, value: undefined };
   };
   // Not left to the response stream's cancellation alone, which may come only with the next change.
-  options.signal?.addEventListener('abort', () => void end(), { once: true });
+  // A client gone while the subscription was set up (its signal aborted already, which fires no
+  // more) gets no response to cancel: it ends here, or it held its place in the feed for good.
+  if (options.signal?.aborted) void end();
+  else options.signal?.addEventListener('abort', () => void end(), { once: true });
   const iterator: AsyncIterableIterator<ExecutionResult> = {
     [Symbol.asyncIterator]: () => iterator,
     async next() {

@@ -74,7 +74,13 @@ export function listenWithPostgres(url: string, feed: ChangeFeed, logger: Logger
       keepAlive: true,
       application_name: LISTEN_APPLICATION_NAME,
     });
+    // Once per connection: its 'error' is followed by its 'end' (also the one `end()` below
+    // brings), and a failed connect() rejects after its 'error'. Each used to schedule a
+    // reconnection of its own: two connections listened after every loss, one never closed.
+    let failed = false;
     const fail = (error: Error) => {
+      if (failed) return;
+      failed = true;
       if (client !== next && client !== undefined) return;
       client = undefined;
       next.removeAllListeners('notification');
@@ -103,7 +109,6 @@ export function listenWithPostgres(url: string, feed: ChangeFeed, logger: Logger
       // Whatever was committed while nobody listened.
       feed.wakeAll();
     } catch (error) {
-      client = next;
       fail(error as Error);
     }
   };

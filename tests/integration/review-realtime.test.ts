@@ -1,5 +1,8 @@
+import { GraphQLError } from 'graphql';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { stableUuid } from '../../src/db/seed.js';
+import { deliveries } from '../../src/realtime/deliveries.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
 import { CHANGES, CREATE_TASK, post as postAs, tokenFor } from '../helpers/realtime.js';
@@ -118,4 +121,74 @@ test('a replay whose read fails (statement timeout) is tried again: no "Unexpect
   const [first] = await replay.waitFor(1);
   expect(first?.errors, JSON.stringify(replay.results)).toBeUndefined();
   expect(first?.data).toMatchObject({ changes: { cursor: expect.any(String) } });
+});
+
+// REVIEW, not fixed: a delivery whose transaction fails (its connection waited past the
+// request's deadline, the database restarted between the feed's read and the delivery, the
+// opening's begin_request timed out) is answered as `{ errors }` without `data`, so without the
+// change's cursor (src/plugins/executor.ts, inRequest), and deliveries() goes on with the next
+// change: the client cannot resume before the failed one, which it has lost. Driven here through
+// deliveries() with such a result, as the executor returns it.
+test.fails('a change whose delivery fails is not skipped: the stream ends (to resume with after), or it comes again', async () => {
+  const source = (async function* () {
+    yield { cursor: 1 };
+    yield { cursor: 2 };
+  })();
+  const stream = deliveries(source, {
+    expiresAtMs: Date.now() + 60_000,
+    deliver: async (change) =>
+      change.cursor === 1
+        ? {
+            errors: [
+              new GraphQLError('The database is unavailable; retry shortly', {
+                extensions: { code: 'SERVICE_UNAVAILABLE' },
+              }),
+            ],
+          }
+        : { data: { changes: { cursor: String(change.cursor) } } },
+  });
+  const first = await stream.next();
+  expect(first.value?.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+  const second = await stream.next();
+  // What comes: change 2, change 1 lost to this client.
+  expect(second.done, JSON.stringify(second.value)).toBe(true);
+});
+
+test('a client that goes away while its subscription is being set up leaves no subscription behind', async () => {
+  const tenant = stableUuid('tenant', 'test-clinic');
+  // Subscribing waits (its read of the tenant's last cursor) while the client gives up.
+  const locker = new pg.Client({ connectionString: app.db.ownerUrl });
+  await locker.connect();
+  await locker.query('BEGIN');
+  await locker.query("SELECT set_config('app.tenant_id', $1, true)", [tenant]);
+  await locker.query('LOCK TABLE change_cursors IN ACCESS EXCLUSIVE MODE');
+  const token = await tokenFor(STAFF);
+  try {
+    await Promise.all(
+      Array.from({ length: MAX_PER_USER }, async () => {
+        const abort = new AbortController();
+        const response = fetch(url, {
+          method: 'POST',
+          headers: {
+            accept: 'text/event-stream',
+            'content-type': 'application/json',
+            authorization: `Bearer ${token}`,
+          },
+          body: JSON.stringify({ query: PLAIN }),
+          signal: abort.signal,
+        }).catch(() => undefined);
+        await sleep(300);
+        abort.abort();
+        await response;
+      }),
+    );
+    await sleep(200);
+  } finally {
+    await locker.query('ROLLBACK');
+    await locker.end();
+  }
+  await sleep(500);
+  const again = await subscribe(STAFF, PLAIN);
+  await sleep(300);
+  expect(again.results, JSON.stringify(again.results)).toEqual([]);
 });
