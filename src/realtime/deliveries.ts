@@ -81,8 +81,11 @@ export function deliveries<Change>(
       }
       if (next.done) return end();
       const result = await options.deliver(next.value);
-      // The user is gone (or moved tenant): this result says so, and nothing follows it.
-      if (result.errors?.some((error) => error.extensions?.code === 'UNAUTHENTICATED')) await end();
+      // Nothing follows a result without data: the user is gone (UNAUTHENTICATED), or the change
+      // could not be resolved (its transaction failed: SERVICE_UNAVAILABLE, TIMEOUT). Such a result
+      // carries no cursor, so going on would skip the change for good; ended, the stream tells the
+      // client to subscribe again with `after` = the last cursor it has, which delivers it again.
+      if (result.data == null) await end();
       return { done: false, value: result };
     },
     return: end,
