@@ -9,6 +9,8 @@ interface CpuProfile {
   }[];
   samples: number[];
   timeDeltas: number[];
+  /** Microseconds of the monotonic clock (process.hrtime's, in µs): the samples' times add the deltas to it. */
+  startTime: number;
 }
 
 export interface ProfileEntry {
@@ -85,14 +87,24 @@ const top = (map: Map<string, number>, total: number, n: number): ProfileEntry[]
     .slice(0, n)
     .map(([name, selfMs]) => ({ name, selfMs, share: total > 0 ? selfMs / total : 0 }));
 
-/** Self time per function and per package, from the samples' time deltas. */
-export function summarizeProfile(file: string, n = 25): ProfileSummary {
+/**
+ * Self time per function and per package, from the samples' time deltas; with `window` (µs of
+ * process.hrtime's clock, which V8's sample times share), only the samples taken within it.
+ */
+export function summarizeProfile(
+  file: string,
+  n = 25,
+  window?: { fromUs: number; toUs: number },
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const selfUs = new Map<number, number>();
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) return;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   });
   const byFunction = new Map<string, number>();

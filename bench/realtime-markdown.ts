@@ -1,4 +1,5 @@
 // The section `npm run bench -- --realtime` writes into docs/benchmarks.md, as markdown.
+import os from 'node:os';
 import { BENCH_RUNTIME_LOGIN } from './db.js';
 import type { ProfileSummary } from './profile.js';
 import { REALTIME_SETUPS, type RealtimeOptions, type RealtimeResult } from './realtime.js';
@@ -42,7 +43,7 @@ export function realtimeMarkdown(
       `spread evenly over the ${context.tenants} tenants and all 25 users of each, split evenly across the instances; ` +
       `each \`changes { cursor kind entity entityId node { id ... on Task { status title } } event { eventType createdAt } }\`. ` +
       `Then ${options.rate} mutations/s for ${options.durationS} s, open loop, to the first instance: ` +
-      'M2 and M3 in turn (`transitionTaskStatus`, `assignTask`) over 80 users of the 20 tenants, tenants interleaved, ' +
+      'M2 and M3 in turn (`transitionTaskStatus`, `assignTask`) by the same 500 users, each on tasks of their own, tenants interleaved, ' +
       'a task never written by two requests at once. Before the subscribers, the same writes alone ' +
       `(3 s warm-up, 10 s measured) give their own CPU cost.` +
       (context.redis ? '' : ' Redis did not answer: no Redis setup.'),
@@ -81,20 +82,25 @@ export function realtimeMarkdown(
         'server CPU ms / delivery (net of the writes)',
         'writes alone ms / mutation',
         'PG CPU ms / delivery',
-        'RSS before → with idle subscribers MB',
-        'KB / idle subscriber',
+        'PG transactions / delivery',
+        'RSS before → with idle subscribers MB (after GC)',
+        'KB / idle subscriber: RSS (V8 heap)',
         'mutation answer p50 / p99 ms',
         'runner loop delay p99 ms',
+        'CPU s of the run: servers / PG / runner / other processes (of the machine)',
       ],
       results.map((r) => [
         REALTIME_SETUPS[r.setup].title,
         `${fmt(r.cpu.perDeliveryMs, 3)} (${fmt(r.cpu.netPerDeliveryMs, 3)})`,
         fmt(r.baselineCpuMsPerMutation, 2),
         fmt(r.cpu.postgresPerDeliveryMs, 3),
+        fmt(r.transactionsPerDelivery, 2),
         `${r.rss.beforeMB.map((x) => fmt(x, 0)).join(' + ')} → ${r.rss.idleMB.map((x) => fmt(x, 0)).join(' + ')}`,
-        fmt(r.rss.kbPerIdleSubscriber, 1),
+        `${fmt(r.rss.kbPerIdleSubscriber, 1)} (${fmt(r.rss.heapKbPerIdleSubscriber, 1)})`,
         `${fmt(r.latency.answer.p50, 1)} / ${fmt(r.latency.answer.p99, 1)}`,
         fmt(r.clientLoopDelayP99Ms, 1),
+        `${[r.cpu.serverMs, r.cpu.postgresMs, r.cpu.runnerMs, r.cpu.othersMs].map((ms) => fmt(ms === null ? null : ms / 1000, 0)).join(' / ')} ` +
+          `(${fmt(r.cpu.machineMs / 1000, 0)} of ${fmt(r.cpu.windowS * os.cpus().length, 0)})`,
       ]),
     ),
     '',
@@ -139,8 +145,8 @@ export function realtimeProfileMarkdown(
     `### CPU profile of the server under the realtime load (${REALTIME_SETUPS[result.setup].title})`,
     '',
     `\`${command}\` on ${new Date().toISOString().slice(0, 10)}: \`node --cpu-prof ${SERVER_NODE_FLAGS.join(' ')} dist/index.js\`, ` +
-      `the whole life of the instance: start, ${options.rate} mutations/s alone for 13 s, ${result.subscribers.opened} subscribers opening, ` +
-      `then ${options.rate} mutations/s for ${options.durationS} s and the drain, ${result.exactness.received.toLocaleString('en-US')} deliveries ` +
+      `the samples of the measured run only (${result.subscribers.opened} subscribers open, ` +
+      `${options.rate} mutations/s for ${options.durationS} s, then the drain): ${result.exactness.received.toLocaleString('en-US')} deliveries ` +
       `(p99 ${fmt(result.latency.fromAnswer.p99, 0)} ms with the profiler on). ${fmt(summary.busyMs / 1000)} s of the ` +
       `${fmt(summary.totalMs / 1000)} s sampled were busy; shares below are of the busy time.`,
     '',

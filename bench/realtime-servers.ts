@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import WebSocket from 'ws';
 import { freePort } from '../src/db/embedded.js';
 import { withClient } from './db.js';
 import { cpuMs, rssMB, type StartedServer, startServer } from './proc.js';
@@ -17,7 +18,8 @@ export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /**
  * The production build as the other shapes run it (bench/run.ts), on a free port, with `env`
- * (the database, the pool, the scenario's limits); `profileDir`: node --cpu-prof into it.
+ * (the database, the pool, the scenario's limits); `profileDir`: node --cpu-prof into it. With the
+ * inspector on loopback, idle until `memoryAfterGc` asks it for a full garbage collection.
  */
 export async function startInstance(options: {
   env: Record<string, string>;
@@ -28,6 +30,7 @@ export async function startInstance(options: {
   return startServer({
     nodeArgs: [
       ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []),
+      '--inspect=127.0.0.1:0',
       ...SERVER_NODE_FLAGS,
       path.resolve(import.meta.dirname, '../dist/index.js'),
     ],
@@ -66,16 +69,47 @@ export async function redisAnswers(): Promise<boolean> {
   }
 }
 
-/** Each process's RSS, the median of 5 samples over 2 s (one sample catches a GC's swing). */
-export async function sampleRss(pids: number[]): Promise<number[]> {
-  const samples: number[][] = pids.map(() => []);
-  for (let i = 0; i < 5; i++) {
-    pids.forEach((pid, k) => {
-      samples[k]?.push(rssMB(pid) ?? Number.NaN);
+/**
+ * The server's memory with its garbage collected (the inspector's HeapProfiler.collectGarbage,
+ * twice: what the first frees may hold more): RSS, the median of 5 samples over 2 s after it, and
+ * the V8 heap in use. Without the collection, whether the garbage of the writes before was
+ * collected decides the figure more than the subscribers do.
+ */
+export async function memoryAfterGc(
+  server: StartedServer,
+  logFile: string,
+): Promise<{ rssMB: number; heapUsedMB: number }> {
+  const url = /ws:\/\/127\.0\.0\.1:\d+\/[\w-]+/.exec(readFileSync(logFile, 'utf8'))?.[0];
+  if (!url) throw new Error(`no inspector URL in ${logFile}`);
+  const socket = new WebSocket(url);
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  let id = 0;
+  const call = (method: string) =>
+    new Promise<{ usedSize?: number }>((resolve) => {
+      const mine = ++id;
+      const onMessage = (data: WebSocket.RawData) => {
+        const message = JSON.parse(String(data)) as { id?: number; result?: { usedSize?: number } };
+        if (message.id !== mine) return;
+        socket.off('message', onMessage);
+        resolve(message.result ?? {});
+      };
+      socket.on('message', onMessage);
+      socket.send(JSON.stringify({ id: mine, method }));
     });
-    await sleep(400);
+  try {
+    await call('HeapProfiler.collectGarbage');
+    await call('HeapProfiler.collectGarbage');
+    const { usedSize } = await call('Runtime.getHeapUsage');
+    await sleep(500);
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      samples.push(rssMB(server.pid) ?? Number.NaN);
+      await sleep(400);
+    }
+    return { rssMB: median(samples) ?? Number.NaN, heapUsedMB: (usedSize ?? Number.NaN) / 2 ** 20 };
+  } finally {
+    socket.close();
   }
-  return samples.map((s) => median(s) ?? Number.NaN);
 }
 
 /**
@@ -96,22 +130,35 @@ export class CpuMeter {
     private readonly ownerUrl: string,
   ) {}
 
+  private machine0 = 0;
+  private runner0 = 0;
+
   async start(): Promise<void> {
     this.client = new pg.Client({ connectionString: this.ownerUrl });
     await this.client.connect();
+    this.machine0 = machineBusyMs();
+    this.runner0 = runnerMs();
     await this.sample();
     this.started = true;
     this.timer = setInterval(() => void this.sample().catch(() => undefined), 1_000);
   }
 
-  /** Server and backend CPU ms since start(). */
-  async stop(): Promise<{ serverMs: number; postgresMs: number }> {
+  /**
+   * CPU ms since start(): the servers', the bench database's backends', this runner's, and the
+   * whole machine's (every core, busy time), which shows what the other processes took.
+   */
+  async stop(): Promise<{ serverMs: number; postgresMs: number; runnerMs: number; machineMs: number }> {
     clearInterval(this.timer);
     await this.sample().catch(() => undefined);
     await this.client?.end();
     const spent = (map: Map<number, { first: number; last: number }>) =>
       [...map.values()].reduce((total, { first, last }) => total + last - first, 0);
-    return { serverMs: spent(this.servers), postgresMs: spent(this.backends) };
+    return {
+      serverMs: spent(this.servers),
+      postgresMs: spent(this.backends),
+      runnerMs: runnerMs() - this.runner0,
+      machineMs: machineBusyMs() - this.machine0,
+    };
   }
 
   private async sample(): Promise<void> {
@@ -121,6 +168,19 @@ export class CpuMeter {
     );
     for (const { pid } of rows) record(this.backends, pid, cpuMs(pid), this.started);
   }
+}
+
+/** Busy CPU ms of the machine, all cores (/proc/stat: all but idle and iowait; USER_HZ is 100). */
+function machineBusyMs(): number {
+  const [, ...fields] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 10;
+}
+
+/** This process's CPU ms (the load generator and the subscribers' client). */
+function runnerMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /** A process first seen after the start counts from zero: all of its time was spent meanwhile. */
@@ -134,6 +194,16 @@ function record(
   const entry = map.get(pid);
   if (entry) entry.last = ms;
   else map.set(pid, { first: started ? 0 : ms, last: ms });
+}
+
+/** Transactions the bench database has committed and rolled back (pg_stat_database). */
+export async function transactions(ownerUrl: string): Promise<number> {
+  return withClient(ownerUrl, async (client) => {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT (xact_commit + xact_rollback)::float8 AS n FROM pg_stat_database WHERE datname = current_database()`,
+    );
+    return rows[0]?.n ?? 0;
+  });
 }
 
 /** Each tenant's last cursor (change_cursors, as the owner: every tenant). */

@@ -17,9 +17,10 @@ import {
   committedChanges,
   exitOf,
   heads,
+  memoryAfterGc,
   REDIS_URL,
-  sampleRss,
   startInstance,
+  transactions,
 } from './realtime-servers.js';
 import { writeAtRate } from './realtime-writes.js';
 import { loadContexts, type RequestContext } from './shapes.js';
@@ -70,7 +71,13 @@ export interface RealtimeResult {
   exits: string[];
   env: Record<string, string>;
   subscribers: { opened: number; refused: number; openS: number; perUser: number };
-  rss: { beforeMB: number[]; idleMB: number[]; kbPerIdleSubscriber: number | null };
+  /** After a full GC: RSS, and the V8 heap in use, before the subscribers and with them idle. */
+  rss: {
+    beforeMB: number[];
+    idleMB: number[];
+    kbPerIdleSubscriber: number | null;
+    heapKbPerIdleSubscriber: number | null;
+  };
   /** Server CPU of the writes alone, before any subscriber (all instances). */
   baselineCpuMsPerMutation: number | null;
   writes: { sent: number; ok: number; skipped: number; durationS: number };
@@ -88,8 +95,16 @@ export interface RealtimeResult {
     netPerDeliveryMs: number | null;
     postgresMs: number;
     postgresPerDeliveryMs: number | null;
+    /** The runner's own (writes and subscribers' client), every other process's, the machine's busy time. */
+    runnerMs: number;
+    othersMs: number;
+    machineMs: number;
   };
   clientLoopDelayP99Ms: number;
+  /** The measured run, from the first write to the last delivery, in µs of process.hrtime's clock. */
+  windowUs: { fromUs: number; toUs: number };
+  /** Transactions the bench database committed or rolled back in the run, less one per mutation, per delivery. */
+  transactionsPerDelivery: number | null;
 }
 
 /** The request contexts sorted so that consecutive ones are of other tenants: the writes spread. */
@@ -197,9 +212,11 @@ export async function runRealtimeSetup(
   const { db, log } = context;
   const spec = REALTIME_SETUPS[setup];
   await removeBenchWrites(db);
-  const writers = interleaveTenants(await loadContexts(db.ownerUrl));
-  await prepareWorkTasks(db.ownerUrl, writers);
   const readers = await loadContexts(db.ownerUrl, 25);
+  // Every user writes too, with a task of their own per shape: with 500 tasks, the writes keep
+  // their rate until answers take 20 s (a task's next request waits for its last answer).
+  const writers = interleaveTenants(readers);
+  await prepareWorkTasks(db.ownerUrl, writers);
   const tenants = [...new Set(readers.map((r) => r.tenantId))];
   const perUser = Math.ceil(options.subscribers / readers.length / spec.instances);
   const env: Record<string, string> = {
@@ -241,9 +258,11 @@ export async function runRealtimeSetup(
         `server CPU ${baselineCpuMsPerMutation?.toFixed(2)} ms/mutation`,
     );
 
-    await sleep(2_000);
     const pids = servers.map((s) => s.pid);
-    const beforeMB = await sampleRss(pids);
+    const memory = () =>
+      Promise.all(servers.map((server, i) => memoryAfterGc(server, logFiles[i] as string)));
+    await sleep(2_000);
+    const before = await memory();
 
     // The subscribers, OPENING at a time.
     const agent = streamAgent(options.subscribers);
@@ -258,18 +277,24 @@ export async function runRealtimeSetup(
     for (const { stream } of subscribers) if (stream) streams.push(stream);
     const openS = (performance.now() - openStarted) / 1000;
     await sleep(3_000);
-    const idleMB = await sampleRss(pids);
+    const idle = await memory();
+    const beforeMB = before.map((m) => m.rssMB);
+    const idleMB = idle.map((m) => m.rssMB);
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
     // A refusal inside the stream (TOO_MANY_SUBSCRIPTIONS) is an error result, then the end.
     const live = subscribers.filter((s) => s.errors === 0 && s.stream?.status === 200);
     const ended = new Set<Subscriber>();
     for (const s of live) void s.stream?.ended.then(() => ended.add(s));
     const refused = options.subscribers - live.length;
-    const rssGrowth = idleMB.reduce((a, b) => a + b, 0) - beforeMB.reduce((a, b) => a + b, 0);
-    const kbPerIdleSubscriber = live.length > 0 ? (rssGrowth * 1024) / live.length : null;
+    const perSubscriberKB = (mb: number) => (live.length > 0 ? (mb * 1024) / live.length : null);
+    const kbPerIdleSubscriber = perSubscriberKB(sum(idleMB) - sum(beforeMB));
+    const heapKbPerIdleSubscriber = perSubscriberKB(
+      sum(idle.map((m) => m.heapUsedMB)) - sum(before.map((m) => m.heapUsedMB)),
+    );
     log(
       `  ${setup}: ${live.length} subscribers open in ${openS.toFixed(1)} s (${refused} refused), RSS ` +
         `${beforeMB.map((x) => x.toFixed(0)).join('+')} → ${idleMB.map((x) => x.toFixed(0)).join('+')} MB, ` +
-        `${kbPerIdleSubscriber?.toFixed(1)} KB per idle subscriber`,
+        `${kbPerIdleSubscriber?.toFixed(1)} KB per idle subscriber (heap ${heapKbPerIdleSubscriber?.toFixed(1)} KB)`,
     );
 
     // The measured run: writes at the rate, then the wait for the last deliveries.
@@ -279,11 +304,17 @@ export async function runRealtimeSetup(
     const meter = new CpuMeter(pids, db.ownerUrl);
     await meter.start();
     const runStarted = performance.now();
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const transactions0 = await transactions(db.ownerUrl);
     const run = await write(options.durationS);
     const end = await heads(db.ownerUrl);
     const range = new Map(tenants.map((t) => [t, { start: start.get(t) ?? 0, end: end.get(t) ?? 0 }]));
     const complete = await drained(live, range, runStarted, ended);
-    const { serverMs, postgresMs } = await meter.stop();
+    const { serverMs, postgresMs, runnerMs, machineMs } = await meter.stop();
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    // The statistics of a backend reach pg_stat_database within a second of its transactions.
+    await sleep(1_500);
+    const transactionsRun = (await transactions(db.ownerUrl)) - transactions0;
     loopDelay.disable();
     const windowS = (performance.now() - runStarted) / 1000;
     const lastDelivery = Math.max(...live.map((s) => s.receivedAt.at(-1) ?? 0));
@@ -308,7 +339,7 @@ export async function runRealtimeSetup(
       env,
       subscribers: { opened: live.length, refused, openS, perUser },
       exits,
-      rss: { beforeMB, idleMB, kbPerIdleSubscriber },
+      rss: { beforeMB, idleMB, kbPerIdleSubscriber, heapKbPerIdleSubscriber },
       baselineCpuMsPerMutation,
       writes: {
         sent: run.mutations.length,
@@ -327,8 +358,13 @@ export async function runRealtimeSetup(
         netPerDeliveryMs: perDelivery(minus(serverMs, writesCpu)),
         postgresMs,
         postgresPerDeliveryMs: perDelivery(postgresMs),
+        runnerMs,
+        othersMs: machineMs - serverMs - postgresMs - runnerMs,
+        machineMs,
       },
       clientLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      windowUs: { fromUs, toUs },
+      transactionsPerDelivery: perDelivery(transactionsRun - run.mutations.length),
     };
   } finally {
     for (const stream of streams) stream.close();

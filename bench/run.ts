@@ -126,7 +126,12 @@ async function benchRealtime(
   const profile = realtime.profile ? latestRealtimeProfile(RESULTS) : null;
   const md =
     profile && results[0]
-      ? realtimeProfileMarkdown(summarizeProfile(profile), results[0], realtime, command)
+      ? realtimeProfileMarkdown(
+          summarizeProfile(profile, 25, results[0].windowUs),
+          results[0],
+          realtime,
+          command,
+        )
       : realtimeMarkdown(results, realtime, {
           command,
           date,
@@ -136,7 +141,9 @@ async function benchRealtime(
         });
   console.log(`\n${md}\n`);
   if (options.write) {
-    writeSection(DOC, profile ? 'profile-realtime' : 'realtime', md);
+    const isDefault = realtime.subscribers === 1000 && realtime.rate === 50 && realtime.durationS === 30;
+    const key = isDefault ? 'realtime' : `realtime-${realtime.subscribers}x${realtime.rate}`;
+    writeSection(DOC, profile ? 'profile-realtime' : key, md);
     log(`wrote ${path.relative(ROOT, DOC)}`);
   }
 }
