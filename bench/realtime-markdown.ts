@@ -121,6 +121,20 @@ export function realtimeMarkdown(
       ]),
     ),
   ];
+  const failed = results.filter((r) => Object.keys(r.writes.failures).length > 0);
+  if (failed.length > 0) {
+    lines.push(
+      '',
+      `Writes that failed: ${failed
+        .map(
+          (r) =>
+            `${REALTIME_SETUPS[r.setup].title}: ${Object.entries(r.writes.failures)
+              .map(([why, n]) => `${n} × ${why}`)
+              .join(', ')}`,
+        )
+        .join('; ')}.`,
+    );
+  }
   for (const r of results) {
     if (r.exits.length > 0)
       lines.push(

@@ -80,7 +80,7 @@ export interface RealtimeResult {
   };
   /** Server CPU of the writes alone, before any subscriber (all instances). */
   baselineCpuMsPerMutation: number | null;
-  writes: { sent: number; ok: number; skipped: number; durationS: number };
+  writes: { sent: number; ok: number; skipped: number; durationS: number; failures: Record<string, number> };
   exactness: Exactness;
   latency: Latency;
   /** Every expected change arrived (else the wait gave up after STALL_MS without progress). */
@@ -121,6 +121,12 @@ function interleaveTenants(contexts: RequestContext[]): RequestContext[] {
 const cpuOf = (servers: StartedServer[]): number | null => {
   const values = servers.map((s) => cpuMs(s.pid));
   return values.some((v) => v === null) ? null : (values as number[]).reduce((a, b) => a + b, 0);
+};
+
+const countBy = (values: string[]): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 };
 
 const minus = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
@@ -227,12 +233,14 @@ export async function runRealtimeSetup(
   };
 
   const servers: StartedServer[] = [];
+  // Each run's logs kept: they tell why deliveries and writes failed.
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const logFiles: string[] = [];
   const streams: SseStream[] = [];
   let profileDir: string | null = null;
   try {
     for (let instance = 0; instance < spec.instances; instance++) {
-      logFiles.push(path.join(context.resultsDir, `realtime-${setup}-${instance}.log`));
+      logFiles.push(path.join(context.resultsDir, `realtime-${setup}-${instance}-${stamp}.log`));
       if (options.profile && instance === 0)
         profileDir = path.join(context.resultsDir, `profile-realtime-${Date.now()}`);
       servers.push(
@@ -346,6 +354,7 @@ export async function runRealtimeSetup(
         ok: run.mutations.filter((m) => m.ok).length,
         skipped: run.skipped,
         durationS: run.durationS,
+        failures: countBy(run.mutations.flatMap((m) => (m.failure ? [m.failure] : []))),
       },
       exactness,
       latency,
