@@ -11,6 +11,8 @@ const EXAMPLES_DIR = resolve(import.meta.dirname, '../docs/examples');
 
 /** The first tab: a query that runs as it is, on any data, seeded or not. */
 const FIRST_EXAMPLE = 'CaseList';
+/** The order of the groups of tabs after the first (see exampleTabs). */
+const KIND_RANK = { query: 1, subscription: 2, mutation: 3 } as const;
 
 export interface ExampleTab {
   /** The file name without `.graphql`, which is also its operation's name. */
@@ -23,7 +25,8 @@ export interface ExampleTab {
 
 /**
  * One tab per `*.graphql` file of docs/examples/: FIRST_EXAMPLE, then the other queries, then the
- * mutations, each group in file-name order. Read once, when called (at server start). Empty when
+ * subscriptions (a query shows the data as it is, a subscription beside it what changes; run a
+ * mutation in another tab to see one), then the mutations, each group in file-name order. Read once, when called (at server start). Empty when
  * the directory is missing (e.g. an image built without docs/), so GraphiQL opens with its own.
  */
 export function exampleTabs(dir: string = EXAMPLES_DIR): ExampleTab[] {
@@ -46,7 +49,7 @@ export function exampleTabs(dir: string = EXAMPLES_DIR): ExampleTab[] {
       variables: readOptional(join(dir, `${name}.variables.json`))?.trim(),
     };
   });
-  const rank = (tab: ExampleTab) => (tab.name === FIRST_EXAMPLE ? 0 : tab.kind === 'query' ? 1 : 2);
+  const rank = (tab: ExampleTab) => (tab.name === FIRST_EXAMPLE ? 0 : KIND_RANK[tab.kind]);
   return tabs.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 

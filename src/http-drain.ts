@@ -28,6 +28,10 @@ export function trackConnections(http: Server): HttpDrain {
     idleSince.set(socket, Date.now());
     socket.once('close', () => idleSince.delete(socket));
   });
+  // An upgraded connection (a WebSocket) is HTTP no more: on shutdown its transport closes it
+  // (src/realtime/websocket.ts), once its subscriptions' `complete` messages are out. Swept here
+  // as idle since it connected, it was cut before that: its client saw 1006, not 1001.
+  http.on('upgrade', (_req, socket: Socket) => idleSince.delete(socket));
   http.on('request', (req, res: ServerResponse) => {
     const { socket } = req;
     idleSince.delete(socket);

@@ -74,13 +74,14 @@ export function createServer(deps: ServerDeps): AppServer {
   const readiness = createReadinessCheck(deps.databaseUrl);
   const documentCaches = createDocumentCaches();
   const state = { draining: false };
+  const feedLogger = logger.child({ component: 'change-feed' });
   const changeFeed = new ChangeFeed(databaseChangeSource(deps.prisma, config.statementTimeoutMs), {
     maxPerUser: config.realtime.maxSubscriptionsPerUser,
-    logger: logger.child({ component: 'change-feed' }),
+    logger: feedLogger,
   });
   const fanout = config.realtime.redisUrl
-    ? fanOutWithRedis(config.realtime.redisUrl, changeFeed, logger)
-    : listenWithPostgres(config.realtime.listenUrl ?? deps.databaseUrl, changeFeed, logger);
+    ? fanOutWithRedis(config.realtime.redisUrl, changeFeed, feedLogger)
+    : listenWithPostgres(config.realtime.listenUrl ?? deps.databaseUrl, changeFeed, feedLogger);
   // A mutation's payload rows are read by a compiled query: it needs the mutations' payloads.
   capturePayloads(schema);
   const plugins: [string, PipelinePlugin | false | Plugin][] = [
@@ -144,6 +145,7 @@ export function createServer(deps: ServerDeps): AppServer {
     schema,
     verifyToken: deps.verifyToken,
     maxMessageBytes: config.limits.bodyBytes,
+    maxSocketsPerUser: config.realtime.maxSubscriptionsPerUser,
   });
   return {
     yoga,

@@ -15,7 +15,9 @@ import {
 import { expect, test } from 'vitest';
 
 // docs/contract.graphql is the public contract, kept in the repo (a copy of shared/api/contract.graphql,
-// which exists beside the repo on the team's machines). Every type, field, argument, enum value,
+// which exists beside the repo on the team's machines), and docs/realtime.graphql its realtime part
+// (the change feed, a copy of shared/api/realtime.graphql), which uses contract.graphql's types: the
+// two are built as one schema and checked together. Every type, field, argument, enum value,
 // union member and interface it names must be in the committed schema.graphql with the same type
 // reference. The schema may add fields, types and optional arguments; it may not rename, drop or
 // weaken anything. Enums and unions must match exactly: clients switch over them. One decided
@@ -31,7 +33,10 @@ const VALIDATION_ERROR_ADDED_TO = new Set([
   'TransitionTaskStatusResult',
 ]);
 
-const contract = buildSchema(readFileSync('docs/contract.graphql', 'utf8'));
+/** The repo's copies of the shared contract files: docs/<name> is ../shared/api/<name>. */
+const CONTRACT_FILES = ['contract.graphql', 'realtime.graphql'];
+
+const contract = buildSchema(CONTRACT_FILES.map((name) => readFileSync(`docs/${name}`, 'utf8')).join('\n'));
 const schema = buildSchema(readFileSync('schema.graphql', 'utf8'));
 
 function differences(): string[] {
@@ -171,8 +176,15 @@ test('ValidationError is added to exactly the unions listed, each lacking it in 
   expect(added.sort()).toEqual([...VALIDATION_ERROR_ADDED_TO].sort());
 });
 
-test('docs/contract.graphql is the shared contract, unchanged', () => {
-  const shared = '../shared/api/contract.graphql';
+test('the realtime contract is part of what is checked: Subscription.changes and its types', () => {
+  const subscription = contract.getSubscriptionType();
+  expect(Object.keys(subscription?.getFields() ?? {})).toEqual(['changes']);
+  for (const name of ['Change', 'ChangeEntity', 'ChangeKind'])
+    expect(contract.getType(name), name).toBeDefined();
+});
+
+test.each(CONTRACT_FILES)('docs/%s is the shared one, unchanged', (name) => {
+  const shared = `../shared/api/${name}`;
   if (!existsSync(shared)) return; // a clone without the team's shared folder: the copy is the contract
-  expect(readFileSync('docs/contract.graphql', 'utf8')).toBe(readFileSync(shared, 'utf8'));
+  expect(readFileSync(`docs/${name}`, 'utf8')).toBe(readFileSync(shared, 'utf8'));
 });

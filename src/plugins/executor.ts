@@ -21,8 +21,10 @@ import {
 import { unauthenticated } from '../errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import type { ChangeRow } from '../realtime/changes.js';
 import { deliveries } from '../realtime/deliveries.js';
 import type { ChangeFeed } from '../realtime/feed.js';
+import { SharedDeliveries, type SharedResolution } from '../realtime/shared-deliveries.js';
 
 interface ExecutorOptions extends TenantTransactionOptions {
   memberIdHashKey: string;
@@ -43,15 +45,16 @@ interface ExecutorOptions extends TenantTransactionOptions {
  * useErrorMasking words; nothing was committed.
  */
 export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions): PipelinePlugin {
+  const sharedDeliveries = new SharedDeliveries();
   /**
    * `run` in a request transaction of the token's user, with the resolvers' context; the result's
    * error when there is no such user, or when the transaction failed (BEGIN, COMMIT).
    */
-  const inRequest = async (
+  const inRequest = async <T>(
     server: ServerContext,
     soleMutation: boolean,
-    run: (contextValue: Context) => Promise<ExecutionResult | AsyncIterable<ExecutionResult>>,
-  ): Promise<ExecutionResult | AsyncIterable<ExecutionResult>> => {
+    run: (contextValue: Context) => Promise<T>,
+  ): Promise<T | ExecutionResult> => {
     const claims = server.claims;
     // useAuthentication refuses the request before its body is read otherwise.
     if (!claims) return { errors: [unauthenticated('missing Authorization header')] };
@@ -105,8 +108,8 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
       );
     },
     // A subscription: its arguments are checked and its stream opened in one request transaction;
-    // then each change is resolved for the subscriber in a transaction of its own, with the
-    // subscriber's user, tenant and role as they are at delivery (src/realtime/deliveries.ts).
+    // then each change is resolved in a transaction of its own, with the subscriber's tenant and
+    // role, once for all the subscribers whose results cannot differ (src/realtime/shared-deliveries.ts).
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args) => {
         const server = args.contextValue as ServerContext;
@@ -118,14 +121,30 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
               | ExecutionResult
               | AsyncIterable<ExecutionResult>,
         );
-        if (!(Symbol.asyncIterator in source)) return source;
-        return deliveries(source, {
-          expiresAtMs: server.claims?.expiresAtMs ?? 0,
+        if (!(Symbol.asyncIterator in source) || !server.viewer) return source;
+        const { viewer, claims } = server;
+        const shareKey = sharedDeliveries.keyOf(args, viewer);
+        const subscriber = { authId: claims?.authId ?? '', role: viewer.role };
+        // The change resolved for this subscriber, with the roles of the key's users read meanwhile.
+        const resolve = (change: ChangeRow, authIds: string[]): Promise<SharedResolution> =>
+          inRequest(server, false, async (contextValue) => {
+            const users =
+              authIds.length === 0
+                ? []
+                : await contextValue.sql<{ auth_id: string; role: string }>(
+                    'SELECT auth_id, role FROM users WHERE tenant_id = $1::uuid AND auth_id = ANY($2::text[])',
+                    [viewer.tenantId, authIds],
+                    { prepare: true },
+                  );
+            const result = (await execute({ ...args, rootValue: change, contextValue })) as ExecutionResult;
+            return { result, roles: new Map(users.map((user) => [user.auth_id, user.role])) };
+          }).then((resolution) => ('result' in resolution ? resolution : { result: resolution }));
+        return deliveries(source as AsyncIterable<ChangeRow>, {
+          expiresAtMs: claims?.expiresAtMs ?? 0,
           signal: server.request.signal,
+          onEnd: sharedDeliveries.join(shareKey, subscriber.authId),
           deliver: (change) =>
-            inRequest(server, false, async (contextValue) =>
-              execute({ ...args, rootValue: change, contextValue }),
-            ) as Promise<ExecutionResult>,
+            sharedDeliveries.run(shareKey, change.cursor, subscriber, (authIds) => resolve(change, authIds)),
         });
       });
     },

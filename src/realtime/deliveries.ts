@@ -15,6 +15,8 @@ export function deliveries<Change>(
     deliver(change: Change): Promise<ExecutionResult>;
     /** The request's: aborted when the client went away (also a WebSocket operation's, see websocket.ts). */
     signal?: AbortSignal;
+    /** Called once when the subscription ends, however it ends. */
+    onEnd?: () => void;
   },
 ): AsyncIterableIterator<ExecutionResult> {
   const changes = source[Symbol.asyncIterator]();
@@ -44,6 +46,7 @@ export function deliveries<Change>(
   const end = async (): Promise<IteratorResult<ExecutionResult>> => {
     if (!ended) {
       ended = true;
+      options.onEnd?.();
       clearTimeout(timer);
       interruptAll('stopped');
       await changes.return?.();
@@ -51,7 +54,10 @@ export function deliveries<Change>(
     return { done: true, value: undefined };
   };
   // Not left to the response stream's cancellation alone, which may come only with the next change.
-  options.signal?.addEventListener('abort', () => void end(), { once: true });
+  // A client gone while the subscription was set up (its signal aborted already, which fires no
+  // more) gets no response to cancel: it ends here, or it held its place in the feed for good.
+  if (options.signal?.aborted) void end();
+  else options.signal?.addEventListener('abort', () => void end(), { once: true });
   const iterator: AsyncIterableIterator<ExecutionResult> = {
     [Symbol.asyncIterator]: () => iterator,
     async next() {
@@ -75,8 +81,11 @@ export function deliveries<Change>(
       }
       if (next.done) return end();
       const result = await options.deliver(next.value);
-      // The user is gone (or moved tenant): this result says so, and nothing follows it.
-      if (result.errors?.some((error) => error.extensions?.code === 'UNAUTHENTICATED')) await end();
+      // Nothing follows a result without data: the user is gone (UNAUTHENTICATED), or the change
+      // could not be resolved (its transaction failed: SERVICE_UNAVAILABLE, TIMEOUT). Such a result
+      // carries no cursor, so going on would skip the change for good; ended, the stream tells the
+      // client to subscribe again with `after` = the last cursor it has, which delivers it again.
+      if (result.data == null) await end();
       return { done: false, value: result };
     },
     return: end,

@@ -41,6 +41,9 @@ export function listenWithPostgres(url: string, feed: ChangeFeed, logger: Logger
   let attempt = 0;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let lost = false;
+  // Every CHECK_MS: the connection answers, and its backend still listens. Through a transaction
+  // pooler (PgBouncer) the statement may reach a backend that never ran LISTEN: nothing would be
+  // heard, silently. That is logged, with what to do, and the connection is made again.
   const check = setInterval(() => {
     if (!client) return;
     const current = client;
@@ -48,10 +51,19 @@ export function listenWithPostgres(url: string, feed: ChangeFeed, logger: Logger
       () => current.emit('error', new Error('the listening connection stopped answering')),
       CHECK_MS / 2,
     );
-    current.query('SELECT 1').then(
-      () => clearTimeout(timeout),
-      () => clearTimeout(timeout),
-    );
+    current
+      .query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_listening_channels() c WHERE c = '${CHANNEL}'`)
+      .then(
+        ({ rows }) => {
+          clearTimeout(timeout);
+          if (rows[0]?.n !== 0) return;
+          logger.error(
+            "the change feed's LISTEN is not held by the backend that answers: DATABASE_LISTEN_URL (else DATABASE_URL) must be a direct or session-mode URL, not a transaction pooler",
+          );
+          current.emit('error', new Error('LISTEN not held'));
+        },
+        () => clearTimeout(timeout),
+      );
   }, CHECK_MS);
   check.unref();
   const connect = async () => {
@@ -62,7 +74,13 @@ export function listenWithPostgres(url: string, feed: ChangeFeed, logger: Logger
       keepAlive: true,
       application_name: LISTEN_APPLICATION_NAME,
     });
+    // Once per connection: its 'error' is followed by its 'end' (also the one `end()` below
+    // brings), and a failed connect() rejects after its 'error'. Each used to schedule a
+    // reconnection of its own: two connections listened after every loss, one never closed.
+    let failed = false;
     const fail = (error: Error) => {
+      if (failed) return;
+      failed = true;
       if (client !== next && client !== undefined) return;
       client = undefined;
       next.removeAllListeners('notification');
@@ -91,7 +109,6 @@ export function listenWithPostgres(url: string, feed: ChangeFeed, logger: Logger
       // Whatever was committed while nobody listened.
       feed.wakeAll();
     } catch (error) {
-      client = next;
       fail(error as Error);
     }
   };

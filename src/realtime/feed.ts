@@ -136,6 +136,8 @@ class TenantChannel {
   private readAgain = false;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** A subscriber's read failed and none succeeded since (see `readFailed`). */
+  private failing = false;
 
   constructor(
     readonly tenantId: string,
@@ -197,7 +199,10 @@ class TenantChannel {
       const start = firstAfter(this.recent, position);
       return this.recent.slice(start, start + PAGE);
     }
-    return this.source.after(this.tenantId, position, PAGE);
+    return this.source.after(this.tenantId, position, PAGE).then((rows) => {
+      this.failing = false;
+      return rows;
+    });
   }
 
   /** Resolves when `head` moves, or when `cancel` is called. */
@@ -214,6 +219,16 @@ class TenantChannel {
         wake();
       },
     };
+  }
+
+  /** A subscriber's own read (behind the recent changes) failed: logged once until a read succeeds. */
+  readFailed(error: unknown): void {
+    if (this.failing) return;
+    this.failing = true;
+    this.logger.warn(
+      { cause: (error as Error).message },
+      'reading changes for a subscriber failed: trying again',
+    );
   }
 
   stop(): void {
@@ -249,7 +264,18 @@ class ChangeStream implements AsyncIterableIterator<ChangeRow> {
         if (matches(this.subscriber.filter, row)) return { done: false, value: row };
         continue;
       }
-      const rows = await this.channel.read(this.subscriber.position);
+      let rows: ChangeRow[];
+      try {
+        rows = await this.channel.read(this.subscriber.position);
+      } catch (error) {
+        // The database could not answer (down, a statement timeout): tried again later, as the
+        // channel's own reads are. Thrown, it would reach the client as "Unexpected error" once per
+        // attempt, as fast as the client reads.
+        if (this.done) break;
+        this.channel.readFailed(error);
+        await this.pause(RETRY_MS);
+        continue;
+      }
       if (this.done) break;
       const last = rows.at(-1);
       if (last) {
@@ -263,6 +289,18 @@ class ChangeStream implements AsyncIterableIterator<ChangeRow> {
       this.cancelWait = undefined;
     }
     return { done: true, value: undefined };
+  }
+
+  /** Resolves after `ms`, or at once when the stream ends. */
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.cancelWait = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.cancelWait = undefined;
   }
 
   async return(): Promise<IteratorResult<ChangeRow>> {

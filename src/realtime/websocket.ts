@@ -4,6 +4,7 @@ import {
   type FormattedExecutionResult,
   GraphQLError,
   type GraphQLSchema,
+  getOperationAST,
   parse,
 } from 'graphql';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
@@ -29,6 +30,8 @@ export interface WebSocketTransport {
 const FORWARDED = parse('subscription Forwarded { __typename }');
 /** Ping each socket this often; one that did not answer the last ping is closed (a dead peer). */
 const HEARTBEAT_MS = 12_000;
+/** On shutdown, a socket whose peer has not answered its close frame within this long is cut. */
+const CLOSE_HANDSHAKE_MS = 1_000;
 
 interface Forwarded {
   payload: SubscribePayload;
@@ -45,6 +48,8 @@ export function serveWebSockets(
     verifyToken: TokenVerifier;
     /** MAX_BODY_BYTES: a message is a request body. */
     maxMessageBytes: number;
+    /** MAX_SUBSCRIPTIONS_PER_USER: a user's open sockets are bounded like their subscriptions. */
+    maxSocketsPerUser: number;
   },
 ): WebSocketTransport {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: deps.maxMessageBytes });
@@ -72,18 +77,37 @@ export function serveWebSockets(
   }, HEARTBEAT_MS);
   heartbeat.unref();
   const authorizations = new WeakMap<object, string>();
+  const socketsPerUser = new Map<string, number>();
   useServer<Record<string, unknown> | undefined, { socket: WebSocket; request: IncomingMessage }>(
     {
       onConnect: async (ctx) => {
         const authorization =
           authorizationOf(ctx.connectionParams) ?? ctx.extra.request.headers.authorization;
+        let user: string;
         try {
-          await deps.verifyToken(authorization ?? null);
+          const claims = await deps.verifyToken(authorization ?? null);
+          user = `${claims.tenantId}:${claims.authId}`;
         } catch (error) {
           if (!(error instanceof AuthenticationError)) throw error;
           ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${error.message}`.slice(0, 120));
           return false;
         }
+        // Idle acknowledged sockets would otherwise let one user take every connection
+        // MAX_CONNECTIONS allows: a user holds at most as many sockets as subscriptions.
+        const held = socketsPerUser.get(user) ?? 0;
+        if (held >= deps.maxSocketsPerUser) {
+          ctx.extra.socket.close(
+            CloseCode.TooManyInitialisationRequests,
+            `Too many sockets: at most ${deps.maxSocketsPerUser} per user (MAX_SUBSCRIPTIONS_PER_USER)`,
+          );
+          return false;
+        }
+        socketsPerUser.set(user, held + 1);
+        ctx.extra.socket.once('close', () => {
+          const left = (socketsPerUser.get(user) ?? 1) - 1;
+          if (left > 0) socketsPerUser.set(user, left);
+          else socketsPerUser.delete(user);
+        });
         authorizations.set(ctx, authorization as string);
         return true;
       },
@@ -101,11 +125,13 @@ export function serveWebSockets(
       execute: (args) => forward(deps.yoga, args.contextValue as Forwarded),
       // API.md: an expired token closes the socket with 4401, a forbidden subscription with 4403.
       // The result goes out first, then the close: graphql-ws's own send is then a no-op.
-      onNext: (ctx, id, _payload, _args, result) => {
+      // A forbidden query or mutation is answered like over HTTP: the socket, and the other
+      // subscriptions it carries, stay.
+      onNext: (ctx, id, payload, _args, result) => {
         const codes = new Set((result.errors ?? []).map((error) => error.extensions?.code));
         const close = codes.has('UNAUTHENTICATED')
           ? ([CloseCode.Unauthorized, 'Unauthorized'] as const)
-          : codes.has('FORBIDDEN') && !result.data
+          : codes.has('FORBIDDEN') && !result.data && isSubscription(payload)
             ? ([CloseCode.Forbidden, 'Forbidden'] as const)
             : undefined;
         if (close) {
@@ -122,9 +148,23 @@ export function serveWebSockets(
     async close() {
       clearInterval(heartbeat);
       for (const ws of sockets.clients) ws.close(1001, 'the server is shutting down: reconnect');
+      // A peer that does not answer the closing handshake is not waited for (ws would wait 30 s).
+      const stragglers = setTimeout(() => {
+        for (const ws of sockets.clients) ws.terminate();
+      }, CLOSE_HANDSHAKE_MS);
       await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      clearTimeout(stragglers);
     },
   };
+}
+
+/** Whether the operation a socket sent is a subscription (it was parsed and run already). */
+function isSubscription(payload: SubscribePayload): boolean {
+  try {
+    return getOperationAST(parse(payload.query), payload.operationName)?.operation === 'subscription';
+  } catch {
+    return false;
+  }
 }
 
 /** `connectionParams.authorization` (or `Authorization`), as `Bearer <JWT>`. */

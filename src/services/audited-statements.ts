@@ -71,11 +71,20 @@ function givenColumns(model: string, fields: FieldValues): [Column, unknown][] {
  * The tenant's row `id` of `model`, or none (another tenant's row is none: RLS and the tenant
  * test), locked until the transaction ends (FOR UPDATE): the update or delete that read it to
  * check it writes the row it checked, and a concurrent one waits, then reads what this one wrote.
+ *
+ * The tenant's change-feed counter row is locked first, in the same statement (the CTE is read
+ * before the row is locked): every write of a tenant takes that row before any other lock (an
+ * insert takes it in its events trigger, before its foreign-key checks lock the rows it points
+ * at), so two writers never hold one lock each while waiting for the other's. Without this,
+ * `updateCase` (case locked, waiting for the counter) and `createTask` on that case (counter
+ * taken, its foreign key waiting for the case) deadlocked (migration 20261205000000).
  */
 export async function lockRow<Row>(model: string, actor: Actor, id: string): Promise<Row | undefined> {
   const { table } = modelNamed(model);
   const [row] = await requestSql<Row>(
-    `SELECT ${rowColumns(model, 'r')} FROM ${table} r WHERE r.id = $1::uuid AND r.tenant_id = $2::uuid FOR UPDATE`,
+    `WITH tenant_writes AS (SELECT 1 FROM change_cursors WHERE tenant_id = $2::uuid FOR UPDATE)
+    SELECT ${rowColumns(model, 'r')} FROM ${table} r LEFT JOIN tenant_writes ON true
+    WHERE r.id = $1::uuid AND r.tenant_id = $2::uuid FOR UPDATE OF r`,
     [id, actor.tenantId],
     { prepare: true },
   );

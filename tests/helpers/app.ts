@@ -6,6 +6,7 @@ import { createPrismaClient } from '../../src/db/client.js';
 import { seedDatabase, seedIdentity } from '../../src/db/seed.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createLogger } from '../../src/logger.js';
+import type { ChangeFeed } from '../../src/realtime/feed.js';
 import { createServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
@@ -29,6 +30,8 @@ export interface TestApp {
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** The same server on node:http, not listening: for tests that need a real socket. */
   http: Server;
+  /** The server's change feed: `size` is its open subscriptions. */
+  changeFeed: ChangeFeed;
   /** POST /graphql as the given seeded user (or with an explicit Authorization header). */
   gql<T = Record<string, unknown>>(
     query: string,
@@ -123,6 +126,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     prisma,
     fetch,
     http,
+    changeFeed: server.changeFeed,
     token,
     statements,
     async gql(query, variables, as = { email: 'admin@test-clinic.com' }) {

@@ -1,11 +1,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getVariableValues, Kind, type OperationDefinitionNode, parse, print, validate } from 'graphql';
+import {
+  type ExecutionResult,
+  getVariableValues,
+  Kind,
+  type OperationDefinitionNode,
+  parse,
+  print,
+  validate,
+} from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { exampleTabs } from '../../src/graphiql.js';
+import { readEventStream } from '../../src/realtime/event-stream.js';
 import { schema } from '../../src/schema/index.js';
 import * as generatedModule from '../generated/graphql/graphql.js';
 import {
+  AssignTaskDocument,
   CaseDetailDocument,
   type CaseDetailQueryVariables,
   CaseListDocument,
@@ -18,8 +28,11 @@ import {
   type NodeRefetchQueryVariables,
   TransitionTaskStatusDocument,
   type TypedDocumentString,
+  WorkQueueChangesDocument,
+  type WorkQueueChangesSubscriptionVariables,
 } from '../generated/graphql/graphql.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { tokenFor } from '../helpers/realtime.js';
 
 // The operations in docs/examples/, typed by `npm run codegen`, run as a frontend would run them:
 // the test compiles only while the examples, the generated types and these assertions agree.
@@ -197,12 +210,13 @@ describe('docs/examples', () => {
     }
   });
 
-  test("GraphiQL's tabs: every example, CaseList first, queries before mutations, all valid", () => {
+  test("GraphiQL's tabs: every example, CaseList first, then queries, subscriptions, mutations, all valid", () => {
     const tabs = exampleTabs();
     expect(tabs.map((tab) => tab.name).sort()).toEqual([...generated.keys()].sort());
     expect(tabs[0]?.name).toBe('CaseList');
     const kinds = tabs.map((tab) => tab.kind);
-    expect(kinds.lastIndexOf('query')).toBeLessThan(kinds.indexOf('mutation'));
+    const groups = kinds.filter((kind, index) => kind !== kinds[index - 1]);
+    expect(groups).toEqual(['query', 'subscription', 'mutation']);
     for (const tab of tabs) {
       expect(operationNames(tab.query)).toEqual([tab.name]);
       expect(validate(schema, parse(tab.query)).map((error) => error.message)).toEqual([]);
@@ -281,5 +295,73 @@ describe('a work-queue round trip with the typed mutations', () => {
     expect(done.transitionTaskStatus.task.completedAt).not.toBeNull();
     const after = await execute(MyTasksDocument, { first: 100 }, staff);
     expect(after.myTasks.edges.some((e) => e.node.id === task.id)).toBe(false);
+  });
+});
+
+/**
+ * A generated subscription over SSE, as a frontend would run it, with variables of its generated
+ * type; its changes, of its generated result type. Any GraphQL error fails the test.
+ */
+async function subscribe<TResult, TVariables extends Record<string, unknown>>(
+  document: TypedDocumentString<TResult, TVariables>,
+  variables: NoInfer<TVariables>,
+  email: string,
+): Promise<{ next(): Promise<TResult>; close(): Promise<unknown> }> {
+  const response = await app.fetch('/graphql', {
+    method: 'POST',
+    headers: {
+      accept: 'text/event-stream',
+      'content-type': 'application/json',
+      authorization: `Bearer ${await tokenFor(email)}`,
+    },
+    body: JSON.stringify({ query: document.toString(), variables }),
+  });
+  expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const results = readEventStream(response) as AsyncIterableIterator<ExecutionResult<TResult>>;
+  return {
+    async next() {
+      const { value, done } = await results.next();
+      expect(done).toBe(false);
+      expect(value?.errors, JSON.stringify(value?.errors)).toBeUndefined();
+      if (value?.data == null) throw new Error('a result without data');
+      return value.data;
+    },
+    close: () => results.return?.() ?? Promise.resolve(),
+  };
+}
+
+describe('WorkQueueChanges: the work queue, live', () => {
+  test('a STAFF member hears a task given to them and given away, and resumes after a cursor', async () => {
+    const staff = 'staff@test-clinic.com';
+    const me = (await execute(MeDocument, {}, staff)).me.id;
+    const clinician = (await execute(MeDocument, {}, 'clinician@test-clinic.com')).me.id;
+    const variables: WorkQueueChangesSubscriptionVariables = { me };
+    const queue = await subscribe(WorkQueueChangesDocument, variables, staff);
+    const target = await firstCase();
+    const create = (title: string, assigneeId: string) =>
+      execute(CreateTaskDocument, { input: { caseId: target.id, title, assigneeId } });
+    // Someone else's task first: if the filter let it through, it would be the first change heard.
+    await create('Not in this queue', clinician);
+    const created = await create('Call the payer', me);
+    if (created.createTask.__typename !== 'CreateTaskPayload') throw new Error(created.createTask.__typename);
+    const task = created.createTask.task;
+    const given = (await queue.next()).changes;
+    expect(given).toMatchObject({ kind: 'CREATED', entityId: task.id, event: { eventType: 'task.created' } });
+    expect(given.node).toMatchObject({ id: task.id, title: 'Call the payer', assignee: { id: me } });
+
+    await execute(AssignTaskDocument, { input: { id: task.id, assigneeId: clinician } });
+    const givenAway = (await queue.next()).changes;
+    // Still heard (assigned to `me` before the change): the client takes it off the queue.
+    expect(givenAway).toMatchObject({
+      kind: 'UPDATED',
+      entityId: task.id,
+      node: { assignee: { id: clinician } },
+    });
+    await queue.close();
+
+    // A reconnection with the last cursor kept: what came after it, nothing before.
+    const resumed = await subscribe(WorkQueueChangesDocument, { me, after: given.cursor }, staff);
+    expect((await resumed.next()).changes.cursor).toBe(givenAway.cursor);
+    await resumed.close();
   });
 });

@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import * as graphqlRequest from '../../docs/clients/graphql-request.js';
 import * as urql from '../../docs/clients/urql.js';
+import * as feed from '../../docs/clients/work-queue-feed.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { tokenFor } from '../helpers/realtime.js';
 
 // The client recipes of docs/clients.md, run as written against the server on a real port: they
 // compile under the repository's strict tsconfig (npm test's tsc) and must keep working.
@@ -80,5 +82,78 @@ describe('urql', () => {
     const malformed = await urql.refetch(staff, 'not-an-id').catch((error: unknown) => error);
     expect(malformed).toBeInstanceOf(urql.ApiError);
     expect((malformed as urql.ApiError).code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('work-queue-feed (SSE with fetch)', () => {
+  const STAFF = 'staff@test-clinic.com';
+
+  /** The admin creates a task with this title for `assigneeId`. */
+  async function createTask(assigneeId: string, title: string): Promise<void> {
+    const admin = graphqlRequest.createApiClient(url, await app.token('admin@test-clinic.com'));
+    const [target] = await graphqlRequest.allCases(admin, 1);
+    const created = await graphqlRequest.createTask(admin, { caseId: target?.id ?? '', title, assigneeId });
+    expect(created.ok).toBe(true);
+  }
+
+  test('follows the queue across a token expiry, and resumes after the cursor it returned', async () => {
+    const viewer = await app.gql<{ me: { id: string } }>('{ me { id } }', {}, { email: STAFF });
+    const me = viewer.body.data?.me.id as string;
+    const titles: string[] = [];
+    let tokens = 0;
+    const follow = (after: string | null) => {
+      const stop = new AbortController();
+      const done = feed.followWorkQueue({
+        url,
+        // Tokens that expire 1 s after they are made (accepted 5 s more): the stream ends each time.
+        token: () => {
+          tokens += 1;
+          return tokenFor(STAFF, '1s');
+        },
+        me,
+        after,
+        onChange: (change) => {
+          if (change.node?.__typename === 'Task') titles.push(change.node.title);
+        },
+        signal: stop.signal,
+      });
+      return { stop: () => stop.abort(), done };
+    };
+
+    const first = follow(null);
+    onTestFinished(first.stop);
+    await expect.poll(() => app.changeFeed.size).toBe(1);
+    await createTask(me, 'before the expiry');
+    await expect.poll(() => titles).toEqual(['before the expiry']);
+    // The first token's stream ends with UNAUTHENTICATED; the feed subscribes again with a new one.
+    await expect.poll(() => tokens, { timeout: 15_000 }).toBe(2);
+    await expect.poll(() => app.changeFeed.size).toBe(1);
+    await createTask(me, 'after the expiry');
+    await expect.poll(() => titles).toEqual(['before the expiry', 'after the expiry']);
+    first.stop();
+    const stored = await first.done;
+    await expect.poll(() => app.changeFeed.size).toBe(0);
+
+    // Changed while nobody followed: the next run, from the stored cursor, gets exactly that.
+    await createTask(me, 'while stopped');
+    const second = follow(stored);
+    onTestFinished(second.stop);
+    await expect.poll(() => titles).toEqual(['before the expiry', 'after the expiry', 'while stopped']);
+    second.stop();
+    await second.done;
+  }, 30_000);
+
+  test('an argument the server refuses is a FeedError, not a retry', async () => {
+    const failure = await feed
+      .followWorkQueue({
+        url,
+        token: () => tokenFor(STAFF),
+        me: 'not-a-user-id',
+        onChange: () => {},
+        signal: new AbortController().signal,
+      })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(feed.FeedError);
+    expect((failure as feed.FeedError).code).toBe('BAD_USER_INPUT');
   });
 });

@@ -7,7 +7,8 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 // GraphiQL as a new user meets it, in a real headless Chromium (Debian's `chromium`, which
 // .ci/run installs) with no network but this server: the page, its script and its editor
 // workers all come from /graphql/assets; the schema loads with the token the page holds;
-// the first tab runs as it is.
+// the first tab runs as it is; the subscription tab streams the changes of mutations sent
+// meanwhile.
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
 if (!CHROMIUM) {
@@ -118,3 +119,74 @@ test.skipIf(!CHROMIUM)(
   },
   120_000,
 );
+
+test.skipIf(!CHROMIUM)(
+  'the WorkQueueChanges tab streams: a task created over HTTP shows in its result, and Stop ends it',
+  async () => {
+    if (!browser) throw new Error('no browser');
+    const page = await browser.newPage();
+    const streams: { method: string; status: number; type: string | undefined }[] = [];
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('response', (response) => {
+      const request = response.request();
+      if (request.url().startsWith(`${origin}/graphql`) && request.headers().accept?.includes('event-stream'))
+        streams.push({
+          method: request.method(),
+          status: response.status(),
+          type: response.headers()['content-type'],
+        });
+    });
+    await page.goto(`${origin}/graphql`);
+    await page.locator('.graphiql-execute-button').waitFor({ timeout: 60_000 });
+    await page.locator('.graphiql-tab-button[title="WorkQueueChanges"]').dispatchEvent('click');
+    await expect.poll(() => page.locator('.graphiql-tab-active').textContent()).toContain('WorkQueueChanges');
+
+    // The tab's variables hold a placeholder for `me`: the admin's own id replaces it, as a user would.
+    const { body } = await app.gql<{ me: { id: string } }>('{ me { id } }');
+    const me = body.data?.me.id as string;
+    await page.getByRole('button', { name: 'Variables', exact: true }).click();
+    await page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden)').click();
+    await page.keyboard.press('ControlOrMeta+A');
+    // Monaco closes brackets and quotes as they are typed: what it added after the text goes.
+    await page.keyboard.type(JSON.stringify({ me }));
+    await page.keyboard.press('Shift+End');
+    await page.keyboard.press('Delete');
+    await page.locator('.graphiql-execute-button').click();
+    // Yoga's GraphiQL subscribes over SSE (GET, the tab's Authorization header): the server holds it.
+    await expect.poll(() => app.changeFeed.size, { timeout: 30_000 }).toBe(1);
+    expect(streams).toEqual([{ method: 'GET', status: 200, type: 'text/event-stream' }]);
+
+    // A mutation sent by the test, over HTTP, on a connection of its own.
+    const title = `Created by the test at ${Date.now()}`;
+    const created = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await app.token(ADMIN)}` },
+      body: JSON.stringify({
+        query: 'mutation ($input: CreateTaskInput!) { createTask(input: $input) { __typename } }',
+        variables: { input: { caseId: await firstCaseId(), title, assigneeId: me } },
+      }),
+    });
+    expect(await created.json()).toEqual({ data: { createTask: { __typename: 'CreateTaskPayload' } } });
+    // Monaco renders spaces as no-break spaces, and wraps long lines.
+    const shown = async () =>
+      ((await page.locator('.result-window').textContent()) ?? '').replace(/\s+/g, ' ');
+    await expect.poll(shown, { timeout: 30_000 }).toContain(`"title": "${title}"`);
+    expect(await shown()).toContain('"kind": "CREATED"');
+    expect(await shown()).not.toContain('"errors"');
+
+    // The same button stops it: the browser closes the stream, and the server lets the subscription go.
+    await page.locator('.graphiql-execute-button').click();
+    await expect.poll(() => app.changeFeed.size, { timeout: 10_000 }).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  },
+  120_000,
+);
+
+async function firstCaseId(): Promise<string> {
+  const { body } = await app.gql<{ cases: { edges: { node: { id: string } }[] } }>(
+    '{ cases(first: 1) { edges { node { id } } } }',
+  );
+  return body.data?.cases.edges[0]?.node.id as string;
+}

@@ -98,7 +98,7 @@ test('a subscription over graphql-ws: the token in connectionParams or in the up
     await post(httpUrl, ADMIN, CREATE_TASK, { input: { caseId, title: 'over the socket' } });
     const [result] = await received;
     expect(result?.errors).toBeUndefined();
-    const change = (result?.data as { changes: ChangeResult }).changes;
+    const change = (result?.data as { changes: ChangeResult } | undefined)?.changes;
     expect(change).toMatchObject({ entity: 'TASK', kind: 'CREATED', event: { user: { email: ADMIN } } });
   }
 });

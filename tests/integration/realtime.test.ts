@@ -254,6 +254,27 @@ test('node is read for each subscriber with its role: STAFF gets extractedData n
   expect(await views()).toBe((before as number) + 1); // the admin's read; STAFF read nothing
 });
 
+test('subscribers of one role and operation share one resolution of a change; another role has its own', async () => {
+  const plain =
+    'subscription { changes { cursor entity node { id ... on Task { title status } } event { user { email } } } }';
+  const admins = await Promise.all(
+    [1, 2, 3].map(async () => subscribeSse(url, await tokenFor(ADMIN), plain)),
+  );
+  const clinicians = await Promise.all(
+    [1, 2].map(async () => subscribeSse(url, await tokenFor(CLINICIAN), plain)),
+  );
+  open.push(...admins, ...clinicians);
+  const caseId = await firstCase(ADMIN);
+  const before = app.statements.length;
+  await createTask(ADMIN, caseId);
+  const results = await Promise.all([...admins, ...clinicians].map(async (s) => (await s.waitFor(1))[0]));
+  const openings = app.statements.slice(before).filter((sql) => sql.includes('begin_request'));
+  // The mutation's request, one resolution for the three admins, one for the two clinicians.
+  expect(openings).toHaveLength(3);
+  expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
+  expect(results[0]?.errors).toBeUndefined();
+});
+
 test('a mutation that is rolled back publishes nothing, and takes no cursor', async () => {
   const subscription = await subscribe(ADMIN);
   const caseId = await firstCase(CLINICIAN);

@@ -8,8 +8,9 @@
 -- row, and the row lock it takes is held until the transaction ends: the tenant's next writer waits
 -- there, then reads the committed number. Cursors are therefore given out in commit order, and a
 -- rolled-back transaction gives its number back (no gaps): a subscriber that has seen cursor n
--- has seen everything up to n. The cost: a tenant's writes serialize from their event insert,
--- the last statement of a mutation, to COMMIT.
+-- has seen everything up to n. The cost: a tenant's writes serialize, from their first write
+-- statement (an update or delete locks the counter row with the row it reads, so that every
+-- writer takes the counter first and two writers never deadlock) to COMMIT.
 
 CREATE TABLE "change_cursors" (
     "tenant_id" UUID NOT NULL,
@@ -45,8 +46,10 @@ UPDATE "events" e SET
     (SELECT array_remove(ARRAY[t."assigned_to"], NULL) FROM "tasks" t WHERE t."id" = e."entity_id") END
 FROM (SELECT "id", row_number() OVER (PARTITION BY "tenant_id" ORDER BY "created_at", "id") AS "cursor" FROM "events") n
 WHERE n."id" = e."id";
+-- Every tenant has its row from now on (the events trigger makes the row of a new tenant): the
+-- writes lock it before anything else (src/services/audited-statements.ts, lockRow).
 INSERT INTO "change_cursors" ("tenant_id", "last")
-  SELECT "tenant_id", max("cursor") FROM "events" GROUP BY "tenant_id";
+  SELECT t."id", COALESCE((SELECT max(e."cursor") FROM "events" e WHERE e."tenant_id" = t."id"), 0) FROM "tenants" t;
 ALTER TABLE "events" FORCE ROW LEVEL SECURITY;
 
 -- A replay reads `tenant_id = $1 AND cursor > $2 ORDER BY cursor`; unique: one change per cursor.

@@ -1,0 +1,72 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { CREATE_TASK, post, tokenFor } from '../helpers/realtime.js';
+import { subscribeSse } from '../helpers/sse.js';
+
+// Review: REDIS_URL set and Redis down (a redis-server of the test's own, on its own port).
+
+const PORT = 6391;
+let redis: ChildProcess | undefined;
+let app: TestApp;
+let url: string;
+
+const startRedis = async () => {
+  redis = spawn('redis-server', ['--port', String(PORT), '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+};
+const stopRedis = async () => {
+  const child = redis;
+  redis = undefined;
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+};
+
+beforeAll(async () => {
+  await startRedis();
+  app = await startTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${PORT}` } });
+  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
+  const address = app.http.address();
+  if (typeof address !== 'object' || !address) throw new Error('not listening');
+  url = `http://127.0.0.1:${address.port}/graphql`;
+});
+afterAll(async () => {
+  await stopRedis();
+  await new Promise((resolve) => app?.http.close(resolve));
+  await app?.close();
+});
+
+test('Redis down: mutations still answer; a change reaches the subscribers of its own instance when Redis is back', async () => {
+  const cases = await post<{ cases: { edges: { node: { id: string } }[] } }>(
+    url,
+    'admin@test-clinic.com',
+    '{ cases(first: 1) { edges { node { id } } } }',
+  );
+  const caseId = cases.data?.cases.edges[0]?.node.id;
+  const subscription = await subscribeSse(
+    url,
+    await tokenFor('staff@test-clinic.com'),
+    'subscription { changes { cursor } }',
+  );
+  await stopRedis();
+  const started = Date.now();
+  const created = await post(url, 'admin@test-clinic.com', CREATE_TASK, {
+    input: { caseId, title: 'redis down' },
+  });
+  const mutationMs = Date.now() - started;
+  expect(created.errors).toBeUndefined();
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const whileDown = subscription.results.length;
+  await startRedis();
+  await subscription.waitFor(1, 15_000);
+  console.log(
+    JSON.stringify({ mutationMs, deliveredWhileRedisDown: whileDown, results: subscription.results }),
+  );
+  expect(mutationMs).toBeLessThan(1_000);
+  expect(subscription.results[0]?.errors).toBeUndefined();
+  subscription.close();
+}, 60_000);
