@@ -135,12 +135,15 @@ function post(
       },
     );
     // A failed request is an answer too: not ok, and its task free again.
-    request.on('error', (error) => resolve({ status: 0, body: String(error) }));
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({ status: 0, body: error.code ?? error.message }),
+    );
     request.end(body);
   });
 }
 
 function failureOf(status: number, body: string): string {
+  if (status === 0) return `no answer: ${body}`;
   if (status !== 200) return `HTTP ${status}`;
   try {
     const answer = JSON.parse(body) as {
