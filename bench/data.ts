@@ -62,6 +62,12 @@ SELECT ${tenant}, 'tenant-' || lpad(t::text, 2, '0'), 'Tenant ' || lpad(t::text,
 FROM generate_series(1, ${T}) t`,
     },
     {
+      // Every tenant has its change-feed counter row, as migration 20261205000000 gives every
+      // tenant: the writes lock it before any other row (src/services/audited-statements.ts).
+      table: 'change_cursors',
+      sql: `INSERT INTO change_cursors (tenant_id, last) SELECT id, 0 FROM tenants`,
+    },
+    {
       table: 'users',
       sql: `INSERT INTO users (id, tenant_id, email, name, role, auth_id, created_at, updated_at)
 SELECT md5('user:' || t || ':' || u)::uuid, ${tenant},

@@ -88,12 +88,25 @@ export async function openBenchDatabase(scale: Scale, log: (line: string) => voi
       await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
     }
   });
+  // Two runs on one database undo each other (each removes the other's writes and remakes the
+  // tasks M2 and M3 write): a run holds a session advisory lock on it until it stops.
+  const lock = new pg.Client({ connectionString: ownerUrl });
+  await lock.connect();
+  const {
+    rows: [held],
+  } = await lock.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('prior-auth bench')) AS ok");
+  if (!held?.ok) {
+    await lock.end();
+    await embedded?.stop();
+    throw new Error(`another bench run is using ${name} (it holds the bench's advisory lock): wait for it`);
+  }
   return {
     ownerUrl,
     runtimeUrl: withCredentials(ownerUrl, BENCH_RUNTIME_LOGIN.user, BENCH_RUNTIME_LOGIN.password),
     name,
     embedded: embedded !== undefined,
     stop: async () => {
+      await lock.end().catch(() => undefined);
       await embedded?.stop();
     },
   };

@@ -12,9 +12,14 @@ export interface Subscriber {
   cursors: number[];
   entityIds: string[];
   receivedAt: number[];
-  /** Results with `errors`, and the first one's message. */
-  errors: number;
+  /**
+   * Results with `errors` by code (the server ends the stream after one: the client subscribes
+   * again with `after`, bench/realtime.ts), and the first one's message.
+   */
+  errors: Record<string, number>;
   firstError: string | undefined;
+  /** Subscriptions opened again with `after` once a stream ended during the run. */
+  resumes: number;
   /** Changes whose `node` was null (a task updated, never deleted, here: each one a fault). */
   nullNodes: number;
 }
@@ -27,7 +32,7 @@ export function decodeCursor(text: string): number {
 
 interface ChangeMessage {
   data?: { changes?: { cursor: string; entityId: string; node: { id: string } | null } | null } | null;
-  errors?: { message: string }[];
+  errors?: { message: string; extensions?: { code?: string } }[];
 }
 
 /** Records one `next` message of the subscriber's stream. */
@@ -35,8 +40,10 @@ export function receive(subscriber: Subscriber, data: string, receivedAt: number
   const result = JSON.parse(data) as ChangeMessage;
   const change = result.data?.changes;
   if (result.errors?.length || !change) {
-    subscriber.errors++;
-    subscriber.firstError ??= result.errors?.[0]?.message ?? data.slice(0, 200);
+    const error = result.errors?.[0];
+    const code = error?.extensions?.code ?? 'no code';
+    subscriber.errors[code] = (subscriber.errors[code] ?? 0) + 1;
+    subscriber.firstError ??= error?.message ?? data.slice(0, 200);
     return;
   }
   subscriber.cursors.push(decodeCursor(change.cursor));
@@ -57,8 +64,10 @@ export interface Exactness {
   outOfOrder: number;
   /** Changes outside the tenant's range of the run, or of a task of another tenant. */
   foreign: number;
-  errors: number;
+  /** Error results by code, and resumptions: what the clients went through, not faults. */
+  errors: Record<string, number>;
   firstError: string | undefined;
+  resumes: number;
   nullNodes: number;
   /** Subscribers with any of the faults above. */
   faultySubscribers: number;
@@ -84,8 +93,9 @@ export function checkExactness(
     duplicated: 0,
     outOfOrder: 0,
     foreign: 0,
-    errors: 0,
+    errors: {},
     firstError: undefined,
+    resumes: 0,
     nullNodes: 0,
     faultySubscribers: 0,
   };
@@ -93,7 +103,7 @@ export function checkExactness(
     const { start, end } = range.get(s.tenantId) ?? { start: 0, end: 0 };
     const changes = committed.get(s.tenantId);
     const seen = new Set<number>();
-    let faults = s.errors + s.nullNodes;
+    let faults = s.nullNodes;
     s.cursors.forEach((cursor, i) => {
       const foreign =
         !(cursor > start && cursor <= end) || changes?.get(cursor) !== (s.entityIds[i] as string);
@@ -110,8 +120,9 @@ export function checkExactness(
     out.expected += end - start;
     out.received += s.cursors.length;
     out.lost += lost;
-    out.errors += s.errors;
+    for (const [code, n] of Object.entries(s.errors)) out.errors[code] = (out.errors[code] ?? 0) + n;
     out.firstError ??= s.firstError;
+    out.resumes += s.resumes;
     out.nullNodes += s.nullNodes;
     if (faults + lost > 0) out.faultySubscribers++;
   }

@@ -20,6 +20,8 @@ export interface SentMutation {
   answeredAt: number;
   /** HTTP 200 with the payload's task: the change was committed. */
   ok: boolean;
+  /** Why not: `HTTP <status>`, the first error's code, or the payload's typename. */
+  failure?: string;
 }
 
 export interface WriteRun {
@@ -72,6 +74,7 @@ export async function writeAtRate(options: {
         post(options.url, agent, token, documents[shape], variables).then(({ status, body }) => {
           mutation.answeredAt = performance.now();
           mutation.ok = status === 200 && !body.includes('"errors"') && body.includes('"task"');
+          if (!mutation.ok) mutation.failure = failureOf(status, body);
           recordWork(shape, body);
           inFlight.delete(taskId);
         }),
@@ -132,7 +135,25 @@ function post(
       },
     );
     // A failed request is an answer too: not ok, and its task free again.
-    request.on('error', (error) => resolve({ status: 0, body: String(error) }));
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({ status: 0, body: error.code ?? error.message }),
+    );
     request.end(body);
   });
+}
+
+function failureOf(status: number, body: string): string {
+  if (status === 0) return `no answer: ${body}`;
+  if (status !== 200) return `HTTP ${status}`;
+  try {
+    const answer = JSON.parse(body) as {
+      errors?: { message: string; extensions?: { code?: string } }[];
+      data?: Record<string, { __typename?: string } | null>;
+    };
+    const error = answer.errors?.[0];
+    if (error) return error.extensions?.code ?? error.message.slice(0, 80);
+    return Object.values(answer.data ?? {})[0]?.__typename ?? 'no task in the answer';
+  } catch {
+    return 'unreadable answer';
+  }
 }

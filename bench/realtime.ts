@@ -9,7 +9,6 @@ import {
   type Exactness,
   type Latency,
   measureLatency,
-  receive,
   type Subscriber,
 } from './realtime-check.js';
 import {
@@ -22,9 +21,9 @@ import {
   startInstance,
   transactions,
 } from './realtime-servers.js';
+import { Subscriptions } from './realtime-subscribers.js';
 import { writeAtRate } from './realtime-writes.js';
 import { loadContexts, type RequestContext } from './shapes.js';
-import { openSse, type SseStream, streamAgent } from './sse-client.js';
 import { prepareWorkTasks } from './work.js';
 
 /**
@@ -32,11 +31,6 @@ import { prepareWorkTasks } from './work.js';
  * SSE on the production build, mutations at a fixed rate meanwhile; what arrived, how late, at
  * what cost (docs/benchmarks.md, "Realtime", says what each figure is).
  */
-
-/** The selection of the issue: the change, the task as the subscriber may read it, the event row. */
-export const CHANGES_SUBSCRIPTION = `subscription BenchChanges {
-  changes { cursor kind entity entityId node { id ... on Task { status title } } event { eventType createdAt } }
-}`;
 
 export const REALTIME_SETUPS = {
   one: { title: '1 instance', instances: 1, fanout: 'postgres' },
@@ -59,8 +53,6 @@ export interface RealtimeOptions {
 /** How long the writes go on before any subscriber (JIT, pool, caches), then with the CPU measured. */
 const WARMUP_S = 3;
 const BASELINE_S = 10;
-/** Streams opened at once. */
-const OPENING = 50;
 /** The wait for the last deliveries gives up after this long without a new one, or this long after the writes began. */
 const STALL_MS = 30_000;
 const DRAIN_MAX_MS = 300_000;
@@ -80,7 +72,7 @@ export interface RealtimeResult {
   };
   /** Server CPU of the writes alone, before any subscriber (all instances). */
   baselineCpuMsPerMutation: number | null;
-  writes: { sent: number; ok: number; skipped: number; durationS: number };
+  writes: { sent: number; ok: number; skipped: number; durationS: number; failures: Record<string, number> };
   exactness: Exactness;
   latency: Latency;
   /** Every expected change arrived (else the wait gave up after STALL_MS without progress). */
@@ -123,66 +115,22 @@ const cpuOf = (servers: StartedServer[]): number | null => {
   return values.some((v) => v === null) ? null : (values as number[]).reduce((a, b) => a + b, 0);
 };
 
+const countBy = (values: string[]): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+};
+
 const minus = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
-
-type Listener = Subscriber & { stream?: SseStream };
-
-/**
- * Subscriber i: tenant i mod T; within its tenant, the users in turn and the instances
- * alternating, so each tenant has as many subscribers on each instance and each user as many
- * streams. Opens `OPENING` at a time; a refused one has no stream or another status than 200.
- */
-async function openSubscribers(options: {
-  servers: StartedServer[];
-  readers: RequestContext[];
-  tenants: string[];
-  count: number;
-  agent: ReturnType<typeof streamAgent>;
-}): Promise<Listener[]> {
-  const { servers, tenants } = options;
-  const users = new Map(tenants.map((t) => [t, options.readers.filter((r) => r.tenantId === t)]));
-  const subscribers: Listener[] = [];
-  let next = 0;
-  const open = async () => {
-    for (let i = next++; i < options.count; i = next++) {
-      const k = Math.floor(i / tenants.length);
-      const tenantId = tenants[i % tenants.length] as string;
-      const tenantUsers = users.get(tenantId) ?? [];
-      const user = tenantUsers[k % tenantUsers.length] as RequestContext;
-      const instance = k % servers.length;
-      const subscriber: Listener = {
-        tenantId,
-        instance,
-        cursors: [],
-        entityIds: [],
-        receivedAt: [],
-        errors: 0,
-        firstError: undefined,
-        nullNodes: 0,
-      };
-      subscribers.push(subscriber);
-      subscriber.stream = await openSse({
-        url: new URL((servers[instance] as StartedServer).url),
-        agent: options.agent,
-        token: user.token,
-        query: CHANGES_SUBSCRIPTION,
-        onMessage: (data, at) => receive(subscriber, data, at),
-      }).catch(() => undefined);
-    }
-  };
-  await Promise.all(Array.from({ length: OPENING }, open));
-  return subscribers;
-}
 
 /**
  * Waits until every subscriber received its tenant's changes of the run; gives up after STALL_MS
- * without a new one, DRAIN_MAX_MS after the writes began, or when every stream has ended.
+ * without a new one, or DRAIN_MAX_MS after the writes began.
  */
 async function drained(
   live: Subscriber[],
   range: Map<string, { start: number; end: number }>,
   runStarted: number,
-  ended: Set<Subscriber>,
 ): Promise<boolean> {
   const expected = (s: Subscriber) => {
     const r = range.get(s.tenantId);
@@ -198,8 +146,7 @@ async function drained(
       lastCount = count;
       lastProgress = now;
     }
-    if (now - lastProgress > STALL_MS || now - runStarted > DRAIN_MAX_MS || ended.size === live.length)
-      return false;
+    if (now - lastProgress > STALL_MS || now - runStarted > DRAIN_MAX_MS) return false;
     await sleep(20);
   }
 }
@@ -227,12 +174,14 @@ export async function runRealtimeSetup(
   };
 
   const servers: StartedServer[] = [];
+  // Each run's logs kept: they tell why deliveries and writes failed.
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const logFiles: string[] = [];
-  const streams: SseStream[] = [];
+  let subscriptions: Subscriptions | undefined;
   let profileDir: string | null = null;
   try {
     for (let instance = 0; instance < spec.instances; instance++) {
-      logFiles.push(path.join(context.resultsDir, `realtime-${setup}-${instance}.log`));
+      logFiles.push(path.join(context.resultsDir, `realtime-${setup}-${instance}-${stamp}.log`));
       if (options.profile && instance === 0)
         profileDir = path.join(context.resultsDir, `profile-realtime-${Date.now()}`);
       servers.push(
@@ -264,17 +213,10 @@ export async function runRealtimeSetup(
     await sleep(2_000);
     const before = await memory();
 
-    // The subscribers, OPENING at a time.
-    const agent = streamAgent(options.subscribers);
+    // The subscribers.
     const openStarted = performance.now();
-    const subscribers = await openSubscribers({
-      servers,
-      readers,
-      tenants,
-      count: options.subscribers,
-      agent,
-    });
-    for (const { stream } of subscribers) if (stream) streams.push(stream);
+    subscriptions = new Subscriptions(options.subscribers);
+    await subscriptions.open({ servers, readers, tenants, count: options.subscribers });
     const openS = (performance.now() - openStarted) / 1000;
     await sleep(3_000);
     const idle = await memory();
@@ -282,9 +224,9 @@ export async function runRealtimeSetup(
     const idleMB = idle.map((m) => m.rssMB);
     const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
     // A refusal inside the stream (TOO_MANY_SUBSCRIPTIONS) is an error result, then the end.
-    const live = subscribers.filter((s) => s.errors === 0 && s.stream?.status === 200);
-    const ended = new Set<Subscriber>();
-    for (const s of live) void s.stream?.ended.then(() => ended.add(s));
+    const live = subscriptions.listeners.filter(
+      (s) => Object.keys(s.errors).length === 0 && s.stream?.status === 200,
+    );
     const refused = options.subscribers - live.length;
     const perSubscriberKB = (mb: number) => (live.length > 0 ? (mb * 1024) / live.length : null);
     const kbPerIdleSubscriber = perSubscriberKB(sum(idleMB) - sum(beforeMB));
@@ -299,6 +241,10 @@ export async function runRealtimeSetup(
 
     // The measured run: writes at the rate, then the wait for the last deliveries.
     const start = await heads(db.ownerUrl);
+    for (const s of live) {
+      s.resumable = true;
+      s.start = start.get(s.tenantId) ?? 0;
+    }
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
     const meter = new CpuMeter(pids, db.ownerUrl);
@@ -309,7 +255,7 @@ export async function runRealtimeSetup(
     const run = await write(options.durationS);
     const end = await heads(db.ownerUrl);
     const range = new Map(tenants.map((t) => [t, { start: start.get(t) ?? 0, end: end.get(t) ?? 0 }]));
-    const complete = await drained(live, range, runStarted, ended);
+    const complete = await drained(live, range, runStarted);
     const { serverMs, postgresMs, runnerMs, machineMs } = await meter.stop();
     const toUs = Number(process.hrtime.bigint() / 1000n);
     // The statistics of a backend reach pg_stat_database within a second of its transactions.
@@ -332,8 +278,7 @@ export async function runRealtimeSetup(
     const writesCpu =
       baselineCpuMsPerMutation === null ? null : baselineCpuMsPerMutation * run.mutations.length;
 
-    for (const stream of streams.splice(0)) stream.close();
-    agent.destroy();
+    subscriptions.close();
     return {
       setup,
       env,
@@ -346,6 +291,7 @@ export async function runRealtimeSetup(
         ok: run.mutations.filter((m) => m.ok).length,
         skipped: run.skipped,
         durationS: run.durationS,
+        failures: countBy(run.mutations.flatMap((m) => (m.failure ? [m.failure] : []))),
       },
       exactness,
       latency,
@@ -367,7 +313,7 @@ export async function runRealtimeSetup(
       transactionsPerDelivery: perDelivery(transactionsRun - run.mutations.length),
     };
   } finally {
-    for (const stream of streams) stream.close();
+    subscriptions?.close();
     // The profile is written when the process exits.
     await Promise.all(servers.map((s) => s.stop()));
     await removeBenchWrites(db).catch(() => 0);

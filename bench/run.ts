@@ -104,7 +104,8 @@ async function benchRealtime(
     const e = r.exactness;
     log(
       `  ${setup}: ${e.received}/${e.expected} deliveries, lost ${e.lost}, dup ${e.duplicated}, out of order ` +
-        `${e.outOfOrder}, foreign ${e.foreign}, errors ${e.errors}, null nodes ${e.nullNodes}; after answer p50 ` +
+        `${e.outOfOrder}, foreign ${e.foreign}, null nodes ${e.nullNodes}, errors ${JSON.stringify(e.errors)}, ` +
+        `resumes ${e.resumes}; after answer p50 ` +
         `${fmt(r.latency.fromAnswer.p50)} p99 ${fmt(r.latency.fromAnswer.p99)} max ${fmt(r.latency.fromAnswer.max)} ms; ` +
         `drain ${fmt(r.drainS, 2)} s; server CPU ${fmt(r.cpu.perDeliveryMs, 3)} ms/delivery ` +
         `(net ${fmt(r.cpu.netPerDeliveryMs, 3)}); exact: ${exact(r)}`,
