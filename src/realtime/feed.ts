@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { ChangeRow, ChangeSource } from './changes.js';
+import type { ChangeRow, ChangeSource, FeedFilter } from './changes.js';
 
 /**
  * The change feed of one server instance: what the subscriptions of Subscription.changes read.
@@ -13,13 +13,6 @@ import type { ChangeRow, ChangeSource } from './changes.js';
  * the tenant's recent changes in memory or, when it lags behind them, a page from the database.
  * The fan-out (src/realtime/fanout.ts) only wakes a tenant: "changes up to cursor c committed".
  */
-export interface FeedFilter {
-  /** events.entity_type values; undefined: all. */
-  entityTypes?: ReadonlySet<string>;
-  caseId?: string;
-  assigneeId?: string;
-}
-
 export interface Subscriber {
   tenantId: string;
   userId: string;
@@ -46,11 +39,25 @@ const RECENT_MAX = 256;
 const PAGE = 100;
 /** A failed read of new changes is tried again after this long. */
 const RETRY_MS = 1_000;
+/**
+ * Cursors a lagging subscriber's read spans at most. Cursors are dense, so a read of
+ * (position, position + window] that passes the filter has seen every change of that range, and
+ * the subscriber moves to its end even when none passed: a narrow filter replaying from far back
+ * scans the tenant's changes a window at a time in the database, not page by page in the server.
+ */
+const SCAN_WINDOW = 2_000;
+/**
+ * Lagging subscribers' reads run at most this many at a time per instance: replays from far back
+ * (`after` an old cursor) take turns, and cannot hold the pool's connections that live deliveries
+ * and requests need.
+ */
+const CATCH_UP_READS = 2;
 
 export class ChangeFeed {
   private readonly channels = new Map<string, TenantChannel>();
   private readonly perUser = new Map<string, number>();
   private readonly streams = new Set<ChangeStream>();
+  private readonly catchUpReads = new TakeTurns(CATCH_UP_READS);
   private closed = false;
 
   constructor(
@@ -81,7 +88,10 @@ export class ChangeFeed {
     this.perUser.set(subscriber.userId, open + 1);
     let channel = this.channels.get(subscriber.tenantId);
     if (!channel) {
-      channel = new TenantChannel(subscriber.tenantId, this.source, head, this.options.logger);
+      channel = new TenantChannel(subscriber.tenantId, this.source, head, {
+        logger: this.options.logger,
+        catchUpReads: this.catchUpReads,
+      });
       this.channels.set(subscriber.tenantId, channel);
     }
     // A change may have committed between the subscriber's read of the last cursor and now,
@@ -139,13 +149,18 @@ class TenantChannel {
   /** A subscriber's read failed and none succeeded since (see `readFailed`). */
   private failing = false;
 
+  private readonly logger: Logger;
+  private readonly catchUpReads: TakeTurns;
+
   constructor(
     readonly tenantId: string,
     private readonly source: ChangeSource,
     head: number,
-    private readonly logger: Logger,
+    options: { logger: Logger; catchUpReads: TakeTurns },
   ) {
     this.head = head;
+    this.logger = options.logger;
+    this.catchUpReads = options.catchUpReads;
   }
 
   /** Reads the changes after `head` (one read at a time; a wake during it reads once more). */
@@ -191,18 +206,27 @@ class TenantChannel {
     for (const wake of waiters) wake();
   }
 
-  /** Up to PAGE changes after `position`: from memory when it holds them, else from the database. */
-  read(position: number): ChangeRow[] | Promise<ChangeRow[]> {
-    if (position >= this.head) return [];
+  /**
+   * Up to PAGE changes after `position`, and the cursor the subscriber has passed with them: from
+   * memory when it holds them (unfiltered: the stream filters), else from the database, filtered
+   * there, within SCAN_WINDOW cursors of `position` and never past `head` (committed, so every
+   * cursor up to it is).
+   */
+  read(position: number, filter: FeedFilter): ChangeRead | Promise<ChangeRead> {
+    if (position >= this.head) return { rows: [], through: position };
     const first = this.recent[0];
     if (first && first.cursor <= position + 1) {
       const start = firstAfter(this.recent, position);
-      return this.recent.slice(start, start + PAGE);
+      const rows = this.recent.slice(start, start + PAGE);
+      return { rows, through: (rows.at(-1) as ChangeRow).cursor };
     }
-    return this.source.after(this.tenantId, position, PAGE).then((rows) => {
-      this.failing = false;
-      return rows;
-    });
+    const upTo = Math.min(position + SCAN_WINDOW, this.head);
+    return this.catchUpReads
+      .run(() => this.source.after(this.tenantId, position, PAGE, { upTo, filter }))
+      .then((rows) => {
+        this.failing = false;
+        return { rows, through: rows.length === PAGE ? (rows.at(-1) as ChangeRow).cursor : upTo };
+      });
   }
 
   /** Resolves when `head` moves, or when `cancel` is called. */
@@ -264,9 +288,9 @@ class ChangeStream implements AsyncIterableIterator<ChangeRow> {
         if (matches(this.subscriber.filter, row)) return { done: false, value: row };
         continue;
       }
-      let rows: ChangeRow[];
+      let read: ChangeRead;
       try {
-        rows = await this.channel.read(this.subscriber.position);
+        read = await this.channel.read(this.subscriber.position, this.subscriber.filter);
       } catch (error) {
         // The database could not answer (down, a statement timeout): tried again later, as the
         // channel's own reads are. Thrown, it would reach the client as "Unexpected error" once per
@@ -277,10 +301,9 @@ class ChangeStream implements AsyncIterableIterator<ChangeRow> {
         continue;
       }
       if (this.done) break;
-      const last = rows.at(-1);
-      if (last) {
-        this.pending = rows;
-        this.subscriber.position = last.cursor;
+      if (read.through > this.subscriber.position) {
+        this.pending = read.rows;
+        this.subscriber.position = read.through;
         continue;
       }
       const wait = this.channel.wait();
@@ -311,6 +334,32 @@ class ChangeStream implements AsyncIterableIterator<ChangeRow> {
       this.onEnd();
     }
     return { done: true, value: undefined };
+  }
+}
+
+/** Changes read for a subscriber, and the cursor it has passed with them (the last it could see). */
+interface ChangeRead {
+  rows: ChangeRow[];
+  through: number;
+}
+
+/** At most `limit` of the functions given to `run` run at a time; the others wait their turn, in order. */
+class TakeTurns {
+  private running = 0;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 }
 

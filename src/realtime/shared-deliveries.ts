@@ -6,7 +6,7 @@ import { unauthenticated } from '../errors.js';
  * same role, same operation and variables (Hasura calls it multiplexing). Field resolution
  * depends on the tenant and the role only (src/auth/permissions.ts), with one exception: reading
  * `extractedData` writes a `view` audit row for the reader, so an operation that selects it is
- * resolved per user. Each subscriber's user is still checked at every delivery: the resolution
+ * resolved per subscription. Each subscriber's user is still checked at every delivery: the resolution
  * reads the roles of all the key's users in its transaction (`run`). A tenant of 50 subscribers of three roles costs three executions per change
  * instead of 50 (docs/benchmarks.md, "Realtime").
  */
@@ -17,10 +17,11 @@ export class SharedDeliveries {
   private readonly documentIds = new WeakMap<DocumentNode, string>();
   private readonly audited = new WeakMap<DocumentNode, boolean>();
   private nextDocumentId = 0;
+  private nextSubscriptionId = 0;
 
   /**
    * The key of the subscribers whose results cannot differ from this one's (without the change):
-   * tenant, role, document, operation name and variables, and the user when the document reads
+   * tenant, role, document, operation name and variables, and the subscription itself when the document reads
    * an audited field.
    */
   keyOf(args: ExecutionArgs, viewer: { id: string; tenantId: string; role: string }): string {
@@ -30,7 +31,9 @@ export class SharedDeliveries {
       documentId = String(this.nextDocumentId++);
       this.documentIds.set(document, documentId);
     }
-    const perUser = this.readsAuditedField(document) ? viewer.id : '';
+    // Every delivery of an audited field is a read of its own (one `view` row per subscription,
+    // also for two devices of one user): such a subscription shares its resolutions with nobody.
+    const perUser = this.readsAuditedField(document) ? `${viewer.id}#${this.nextSubscriptionId++}` : '';
     const variables = JSON.stringify(args.variableValues ?? {});
     return [viewer.tenantId, viewer.role, perUser, documentId, args.operationName ?? '', variables].join('|');
   }

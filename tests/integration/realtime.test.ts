@@ -337,6 +337,7 @@ describe('filters', () => {
       { after: Buffer.from('change:99999999').toString('base64url') },
       { caseId: taskId },
       { assigneeId: caseId },
+      { entities: [] },
     ]) {
       const subscription = await subscribe(ADMIN, variables);
       const [result] = await subscription.waitFor(1);

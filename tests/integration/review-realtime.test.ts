@@ -193,3 +193,50 @@ test('a client that goes away while its subscription is being set up leaves no s
   await sleep(300);
   expect(again.results, JSON.stringify(again.results)).toEqual([]);
 });
+
+// Found by review: a replay whose filter matched little read the tenant's history a page of 100
+// at a time and dropped it in the server, holding pooled connections without pause. The database
+// now filters within windows of cursors (src/realtime/feed.ts): still every match, in order.
+test('a filtered replay across thousands of other changes delivers exactly its matches', async () => {
+  const caseId = await firstCase(ADMIN);
+  const tenant = stableUuid('tenant', 'test-clinic');
+  const [{ last } = { last: 0 }] = await query<{ last: number }>(
+    app.db.ownerUrl,
+    'SELECT last::float8 AS last FROM change_cursors WHERE tenant_id = $1',
+    [tenant],
+  );
+  const updateCase = 'mutation ($input: UpdateCaseInput!) { updateCase(input: $input) { __typename } }';
+  const otherChanges = async (count: number) => {
+    const owner = new pg.Client({ connectionString: app.db.ownerUrl });
+    await owner.connect();
+    await owner.query('BEGIN');
+    await owner.query("SELECT set_config('app.tenant_id', $1, true)", [tenant]);
+    await owner.query(
+      `INSERT INTO events (id, tenant_id, event_type, entity_type, entity_id, action, metadata)
+       SELECT gen_random_uuid(), $1, 'task.updated', 'task', gen_random_uuid(), 'update', '{}'
+       FROM generate_series(1, $2::int)`,
+      [tenant, count],
+    );
+    await owner.query('COMMIT');
+    await owner.end();
+  };
+  await otherChanges(2_500);
+  await post(ADMIN, updateCase, { input: { id: caseId, priority: 'LOW' } });
+  await otherChanges(4_500);
+  await post(ADMIN, updateCase, { input: { id: caseId, priority: 'HIGH' } });
+  await otherChanges(150);
+  const replay = await subscribe(
+    STAFF,
+    'subscription ($after: String, $caseId: ID) { changes(after: $after, caseId: $caseId) { cursor entity } }',
+    { after: Buffer.from(`change:${last}`).toString('base64url'), caseId },
+  );
+  const results = await replay.waitFor(2);
+  const cursors = results.map((result) => {
+    const change = (result.data as { changes: { cursor: string; entity: string } }).changes;
+    expect(change.entity).toBe('CASE');
+    return Number(Buffer.from(change.cursor, 'base64url').toString().slice('change:'.length));
+  });
+  expect(cursors).toEqual([last + 2_501, last + 7_002]);
+  await sleep(300);
+  expect(replay.results).toHaveLength(2);
+});

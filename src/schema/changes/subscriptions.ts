@@ -99,6 +99,9 @@ builder.subscriptionFields((t) => ({
       const assigneeId = args.assigneeId == null ? undefined : decodeRowId(args.assigneeId, 'User');
       if (args.assigneeId != null && !assigneeId)
         throw badUserInput('Argument "assigneeId" is not a User ID');
+      // An empty list would select nothing, for good: a client's mistake, not a feed to keep open.
+      if (args.entities?.length === 0)
+        throw badUserInput('Argument "entities" is empty: name at least one entity, or leave it out for all');
       const head = await lastCursor(ctx.viewer.tenantId);
       let position = head;
       if (args.after != null) {
