@@ -347,6 +347,29 @@ describe('filters', () => {
   });
 });
 
+// Found by review: yoga opened the subscription, found no way to send it and answered a bare 406;
+// the subscription kept the user's place (ten such requests locked the user out of the feed).
+test('a subscription whose Accept admits no stream is 406 NOT_ACCEPTABLE and subscribes nothing', async () => {
+  const token = await tokenFor(CLINICIAN);
+  for (let i = 0; i <= MAX_PER_USER; i++) {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        authorization: `Bearer ${token}`,
+      },
+      body: JSON.stringify({ query: CHANGES }),
+    });
+    expect(response.status).toBe(406);
+    const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+    expect(body.errors[0]?.extensions.code).toBe('NOT_ACCEPTABLE');
+  }
+  expect(app.changeFeed.size).toBe(0);
+  const streamed = await subscribe(CLINICIAN);
+  expect(streamed.status).toBe(200);
+});
+
 test('after: every change after the cursor, then live ones, none twice', async () => {
   const caseId = await firstCase(ADMIN);
   const live = await subscribe(ADMIN);
