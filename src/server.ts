@@ -146,6 +146,7 @@ export function createServer(deps: ServerDeps): AppServer {
     verifyToken: deps.verifyToken,
     maxMessageBytes: config.limits.bodyBytes,
     maxSocketsPerUser: config.realtime.maxSubscriptionsPerUser,
+    logger,
   });
   return {
     yoga,

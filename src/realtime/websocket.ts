@@ -12,6 +12,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { AuthenticationError, type TokenVerifier } from '../auth/jwt.js';
+import type { Logger } from '../logger.js';
 import { readEventStream } from './event-stream.js';
 
 /**
@@ -50,6 +51,7 @@ export function serveWebSockets(
     maxMessageBytes: number;
     /** MAX_SUBSCRIPTIONS_PER_USER: a user's open sockets are bounded like their subscriptions. */
     maxSocketsPerUser: number;
+    logger: Logger;
   },
 ): WebSocketTransport {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: deps.maxMessageBytes });
@@ -144,6 +146,15 @@ export function serveWebSockets(
     },
     sockets,
   );
+  // A socket's own errors are its peer's doing (a message over MAX_BODY_BYTES, a broken frame):
+  // ws has closed it already (1009, 1002). graphql-ws, registered before this listener, would print
+  // each to the console as "Internal error … check your implementation": logged here instead.
+  sockets.on('connection', (ws: WebSocket) => {
+    ws.removeAllListeners('error');
+    ws.on('error', (error: Error & { code?: string }) =>
+      deps.logger.info({ code: error.code ?? error.name }, 'a WebSocket peer broke the protocol: closed'),
+    );
+  });
   return {
     async close() {
       clearInterval(heartbeat);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import WebSocket from 'ws';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
@@ -149,10 +149,17 @@ test('a token of a user removed since: connection_init is accepted, the operatio
   }
 });
 
-test('huge connectionParams: refused by the message limit', async () => {
-  const socket = await raw();
-  socket.send({ type: 'connection_init', payload: { authorization: 'x', pad: 'y'.repeat(2_000_000) } });
-  expect((await socket.closed).code).toBe(1009);
+test('huge connectionParams: refused by the message limit, without an "internal error" on the console', async () => {
+  const consoleError = vi.spyOn(console, 'error');
+  try {
+    const socket = await raw();
+    socket.send({ type: 'connection_init', payload: { authorization: 'x', pad: 'y'.repeat(2_000_000) } });
+    expect((await socket.closed).code).toBe(1009);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(consoleError).not.toHaveBeenCalled();
+  } finally {
+    consoleError.mockRestore();
+  }
 });
 
 test('one user cannot take every connection of the server with idle sockets; the socket over the bound is closed with 4429', async () => {
