@@ -132,6 +132,10 @@ export function fanOutWithRedis(url: string, feed: ChangeFeed, logger: Logger): 
   // A publication is not queued: one that fails is kept by tenant and sent once Redis is back.
   const publisher = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const unpublished = new Set<string>();
+  // This instance's commits wake its own feed at once, without Redis (which may be down): its own
+  // publications coming back are ignored. The message is `<tenant>:<instance>`; an instance of the
+  // release before, reading the second part as an unknown cursor, reads the tenant's new changes.
+  const instance = crypto.randomUUID();
   let lost = false;
   for (const [name, connection] of [
     ['subscribe', subscriber],
@@ -144,14 +148,16 @@ export function fanOutWithRedis(url: string, feed: ChangeFeed, logger: Logger): 
     });
   }
   const publish = (tenantId: string) => {
-    publisher.publish(REDIS_CHANNEL, tenantId).catch(() => unpublished.add(tenantId));
+    publisher.publish(REDIS_CHANNEL, `${tenantId}:${instance}`).catch(() => unpublished.add(tenantId));
   };
   publisher.on('ready', () => {
     const tenants = [...unpublished];
     unpublished.clear();
     for (const tenantId of tenants) publish(tenantId);
   });
-  subscriber.on('message', (_channel: string, message: string) => parseWakeUp(feed, message));
+  subscriber.on('message', (_channel: string, message: string) => {
+    if (!message.endsWith(`:${instance}`)) parseWakeUp(feed, message);
+  });
   // Whatever was published while this instance did not listen is read (also on the first start).
   subscriber.on('ready', () => {
     if (lost) logger.info('the change feed reached Redis again: catching its subscribers up');
@@ -164,7 +170,10 @@ export function fanOutWithRedis(url: string, feed: ChangeFeed, logger: Logger): 
       logger.error({ cause: error.message }, 'the change feed could not subscribe to Redis'),
     );
   return {
-    committed: publish,
+    committed: (tenantId) => {
+      feed.wake(tenantId);
+      publish(tenantId);
+    },
     notifies: false,
     async close() {
       subscriber.disconnect();

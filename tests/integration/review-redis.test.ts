@@ -40,7 +40,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-test('Redis down: mutations still answer; a change reaches the subscribers of its own instance when Redis is back', async () => {
+test('Redis down: mutations still answer and their changes reach the subscribers of their own instance; Redis back, nothing comes twice', async () => {
   const cases = await post<{ cases: { edges: { node: { id: string } }[] } }>(
     url,
     'admin@test-clinic.com',
@@ -53,20 +53,17 @@ test('Redis down: mutations still answer; a change reaches the subscribers of it
     'subscription { changes { cursor } }',
   );
   await stopRedis();
-  const started = Date.now();
   const created = await post(url, 'admin@test-clinic.com', CREATE_TASK, {
     input: { caseId, title: 'redis down' },
   });
-  const mutationMs = Date.now() - started;
   expect(created.errors).toBeUndefined();
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
-  const whileDown = subscription.results.length;
+  // Its own instance needs no Redis to hear of its own commits.
+  const [delivered] = await subscription.waitFor(1, 5_000);
+  expect(delivered?.errors).toBeUndefined();
   await startRedis();
-  await subscription.waitFor(1, 15_000);
-  console.log(
-    JSON.stringify({ mutationMs, deliveredWhileRedisDown: whileDown, results: subscription.results }),
-  );
-  expect(mutationMs).toBeLessThan(1_000);
-  expect(subscription.results[0]?.errors).toBeUndefined();
+  // The publication that failed is sent once Redis is back (other instances would read it then);
+  // this instance ignores its own message: the change is not delivered twice.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  expect(subscription.results).toHaveLength(1);
   subscription.close();
 }, 60_000);
