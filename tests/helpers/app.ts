@@ -153,3 +153,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   };
 }
+
+/**
+ * Puts a server's node:http listener on a free port of 127.0.0.1, for tests that need a real
+ * socket (SSE, WebSocket, a browser): its origin, `http://127.0.0.1:<port>`.
+ */
+export async function listenLocally(server: { http: Server }): Promise<string> {
+  await new Promise<void>((resolve) => server.http.listen(0, '127.0.0.1', resolve));
+  const address = server.http.address();
+  if (typeof address !== 'object' || !address) throw new Error('not listening');
+  return `http://127.0.0.1:${address.port}`;
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vit
 import * as graphqlRequest from '../../docs/clients/graphql-request.js';
 import * as urql from '../../docs/clients/urql.js';
 import * as feed from '../../docs/clients/work-queue-feed.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { tokenFor } from '../helpers/realtime.js';
 
 // The client recipes of docs/clients.md, run as written against the server on a real port: they
@@ -12,10 +12,7 @@ let app: TestApp;
 let url: string;
 beforeAll(async () => {
   app = await startTestApp();
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  const address = app.http.address();
-  if (typeof address !== 'object' || !address) throw new Error('not listening');
-  url = `http://127.0.0.1:${address.port}/graphql`;
+  url = `${await listenLocally(app)}/graphql`;
 });
 afterAll(async () => {
   await new Promise((resolve) => app?.http.close(resolve));

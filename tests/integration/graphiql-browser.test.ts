@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 
 // GraphiQL as a new user meets it, in a real headless Chromium (Debian's `chromium`, which
 // .ci/run installs) with no network but this server: the page, its script and its editor
@@ -24,8 +24,7 @@ let browser: Browser | undefined;
 beforeAll(async () => {
   if (!CHROMIUM) return;
   app = await startTestApp({ graphiqlSignedInAs: ADMIN });
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(app.http.address() as AddressInfo).port}`;
+  origin = await listenLocally(app);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // Offline: every host name but the server's address resolves to nothing.

@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { exampleTabs } from '../../src/graphiql.js';
 import { GRAPHIQL_ASSETS_PATH } from '../../src/plugins/graphiql-page.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 
 // GraphiQL's page and assets, and `GET /`, over a real socket (src/plugins/graphiql-page.ts,
 // src/plugins/root-page.ts). tests/integration/graphiql-browser.test.ts runs the page in Chromium.
@@ -12,8 +12,7 @@ const ADMIN = 'admin@test-clinic.com';
 const HTML = { accept: 'text/html' };
 
 async function listen(app: TestApp): Promise<string> {
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(app.http.address() as AddressInfo).port}`;
+  return listenLocally(app);
 }
 
 async function stop(app: TestApp | undefined): Promise<void> {

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type AuditFail, serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 
 // The GraphQL-over-HTTP conformance audits of the `graphql-http` package, against the server on a
 // real port (node:http, as in production) with a valid token: every GraphQL request needs one.
@@ -14,8 +14,7 @@ let authorization: string;
 beforeAll(async () => {
   app = await startTestApp();
   authorization = `Bearer ${await app.token('admin@test-clinic.com')}`;
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(app.http.address() as AddressInfo).port}/graphql`;
+  url = `${await listenLocally(app)}/graphql`;
 });
 afterAll(async () => {
   app?.http.closeAllConnections();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { measureOperation } from '../../src/plugins/limits.js';
 import { schema } from '../../src/schema/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 
 // API.md, "Abuse limits": each limit refuses before execution, with 400 under
 // application/graphql-response+json and a message naming the limit and its value.
@@ -276,8 +276,7 @@ describe('request body', () => {
   let token: string;
   beforeAll(async () => {
     token = await app.token('admin@test-clinic.com');
-    await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-    port = (app.http.address() as AddressInfo).port;
+    port = Number(new URL(await listenLocally(app)).port);
   });
   afterAll(async () => {
     agent.destroy();

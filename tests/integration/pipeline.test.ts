@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { compiledStats } from '../../src/compiled/index.js';
 import { stableUuid } from '../../src/db/seed.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { query as ownerQuery } from '../helpers/db.js';
 
 // One pipeline (src/server.ts): every request goes through yoga and every plugin of the server,
@@ -49,8 +49,7 @@ beforeAll(async () => {
     env: { CORS_ORIGINS: 'http://app.example', GRAPHQL_INTROSPECTION: 'false' },
     observePlugin: observe,
   });
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(app.http.address() as AddressInfo).port}/graphql`;
+  url = `${await listenLocally(app)}/graphql`;
   const [row] = await ownerQuery<{ id: string }>(
     app.db.ownerUrl,
     'SELECT id FROM cases WHERE tenant_id = $1 ORDER BY created_at LIMIT 1',

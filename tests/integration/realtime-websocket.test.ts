@@ -1,7 +1,7 @@
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import WebSocket from 'ws';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { CHANGES, type ChangeResult, CREATE_TASK, post, tokenFor } from '../helpers/realtime.js';
 
 // graphql-ws (graphql-transport-ws) on /graphql: the same pipeline as HTTP (API.md, "Realtime").
@@ -14,11 +14,9 @@ let wsUrl: string;
 const clients: Client[] = [];
 beforeAll(async () => {
   app = await startTestApp({ env: { MAX_SUBSCRIPTIONS_PER_USER: '2' } });
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  const address = app.http.address();
-  if (typeof address !== 'object' || !address) throw new Error('not listening');
-  httpUrl = `http://127.0.0.1:${address.port}/graphql`;
-  wsUrl = `ws://127.0.0.1:${address.port}/graphql`;
+  const origin = await listenLocally(app);
+  httpUrl = `${origin}/graphql`;
+  wsUrl = `${origin.replace('http:', 'ws:')}/graphql`;
 });
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.dispose();

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
 import {
   CHANGES,
@@ -24,10 +24,7 @@ let url: string;
 const open: SseSubscription[] = [];
 beforeAll(async () => {
   app = await startTestApp({ env: { MAX_SUBSCRIPTIONS_PER_USER: String(MAX_PER_USER) } });
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  const address = app.http.address();
-  if (typeof address !== 'object' || !address) throw new Error('not listening');
-  url = `http://127.0.0.1:${address.port}/graphql`;
+  url = `${await listenLocally(app)}/graphql`;
 });
 afterEach(() => {
   for (const subscription of open.splice(0)) subscription.close();

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { CREATE_TASK, post as postAs, tokenFor } from '../helpers/realtime.js';
 import { type SseSubscription, subscribeSse } from '../helpers/sse.js';
 
@@ -32,10 +32,7 @@ describe.skipIf(!PGDATA)('database outage', () => {
   const open: SseSubscription[] = [];
   beforeAll(async () => {
     app = await startTestApp({ env: { DB_STATEMENT_TIMEOUT_MS: '1000' } });
-    await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-    const address = app.http.address();
-    if (typeof address !== 'object' || !address) throw new Error('not listening');
-    url = `http://127.0.0.1:${address.port}/graphql`;
+    url = `${await listenLocally(app)}/graphql`;
   });
   afterAll(async () => {
     for (const subscription of open) subscription.close();

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { stableUuid } from '../../src/db/seed.js';
 import { deliveries } from '../../src/realtime/deliveries.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
 import { CHANGES, CREATE_TASK, post as postAs, tokenFor } from '../helpers/realtime.js';
 import { type SseSubscription, subscribeSse } from '../helpers/sse.js';
@@ -22,10 +22,7 @@ beforeAll(async () => {
   app = await startTestApp({
     env: { MAX_SUBSCRIPTIONS_PER_USER: String(MAX_PER_USER), DB_STATEMENT_TIMEOUT_MS: '1000' },
   });
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  const address = app.http.address();
-  if (typeof address !== 'object' || !address) throw new Error('not listening');
-  url = `http://127.0.0.1:${address.port}/graphql`;
+  url = `${await listenLocally(app)}/graphql`;
 });
 afterEach(() => {
   for (const subscription of open.splice(0)) subscription.close();

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { CREATE_TASK, post, tokenFor } from '../helpers/realtime.js';
 import { subscribeSse } from '../helpers/sse.js';
 
@@ -29,10 +29,7 @@ const stopRedis = async () => {
 beforeAll(async () => {
   await startRedis();
   app = await startTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${PORT}` } });
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  const address = app.http.address();
-  if (typeof address !== 'object' || !address) throw new Error('not listening');
-  url = `http://127.0.0.1:${address.port}/graphql`;
+  url = `${await listenLocally(app)}/graphql`;
 });
 afterAll(async () => {
   await stopRedis();

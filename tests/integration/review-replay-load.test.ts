@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { stableUuid } from '../../src/db/seed.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { tokenFor } from '../helpers/realtime.js';
 import { type SseSubscription, subscribeSse } from '../helpers/sse.js';
 
@@ -18,10 +18,7 @@ let url: string;
 beforeAll(async () => {
   if (!HISTORY) return;
   app = await startTestApp({ env: { DB_POOL_MAX: '10', MAX_SUBSCRIPTIONS_PER_USER: '10' } });
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  const address = app.http.address();
-  if (typeof address !== 'object' || !address) throw new Error('not listening');
-  url = `http://127.0.0.1:${address.port}/graphql`;
+  url = `${await listenLocally(app)}/graphql`;
   // A tenant with a long history: HISTORY task changes.
   const owner = new pg.Client({ connectionString: app.db.ownerUrl });
   await owner.connect();

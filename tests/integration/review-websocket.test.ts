@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import WebSocket from 'ws';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
 import { CHANGES, tokenFor } from '../helpers/realtime.js';
 import { subscribeSse } from '../helpers/sse.js';
@@ -16,11 +16,9 @@ let httpUrl: string;
 let wsUrl: string;
 beforeAll(async () => {
   app = await startTestApp({ env: { MAX_SUBSCRIPTIONS_PER_USER: '2' } });
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  const address = app.http.address();
-  if (typeof address !== 'object' || !address) throw new Error('not listening');
-  httpUrl = `http://127.0.0.1:${address.port}/graphql`;
-  wsUrl = `ws://127.0.0.1:${address.port}/graphql`;
+  const origin = await listenLocally(app);
+  httpUrl = `${origin}/graphql`;
+  wsUrl = `${origin.replace('http:', 'ws:')}/graphql`;
 });
 afterAll(async () => {
   await new Promise((resolve) => app?.http.close(resolve));
@@ -165,15 +163,13 @@ test('huge connectionParams: refused by the message limit, without an "internal 
 test('one user cannot take every connection of the server with idle sockets; the socket over the bound is closed with 4429', async () => {
   // MAX_CONNECTIONS counts HTTP and WebSocket connections together; nothing bounds a user's sockets.
   const limited = await startTestApp({ env: { MAX_CONNECTIONS: '20' } });
-  await new Promise<void>((resolve) => limited.http.listen(0, '127.0.0.1', resolve));
-  const address = limited.http.address();
-  if (typeof address !== 'object' || !address) throw new Error('not listening');
+  const origin = await listenLocally(limited);
   const sockets: WebSocket[] = [];
   const closeCodes: number[] = [];
   try {
     const token = await tokenFor(CLINICIAN);
     for (let i = 0; i < 20; i++) {
-      const ws = new WebSocket(`ws://127.0.0.1:${address.port}/graphql`, 'graphql-transport-ws');
+      const ws = new WebSocket(`${origin.replace('http:', 'ws:')}/graphql`, 'graphql-transport-ws');
       ws.on('error', () => {});
       ws.on('close', (code) => closeCodes.push(code));
       sockets.push(ws);
@@ -181,7 +177,7 @@ test('one user cannot take every connection of the server with idle sockets; the
       ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
     }
     await sleep(4_000); // past connectionInitWaitTimeout: the acknowledged sockets stay
-    const response = await fetch(`http://127.0.0.1:${address.port}/healthz`).then(
+    const response = await fetch(`${origin}/healthz`).then(
       (r) => r.status,
       (error: Error) => error.message,
     );
