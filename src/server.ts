@@ -12,7 +12,7 @@ import { useAuthentication } from './plugins/authentication.js';
 import { useCors } from './plugins/cors.js';
 import { createDocumentCaches } from './plugins/document-cache.js';
 import { useErrorMasking } from './plugins/error-masking.js';
-import { useEventStreamHeaders } from './plugins/event-stream.js';
+import { useEventStream } from './plugins/event-stream.js';
 import { useTenantExecutor } from './plugins/executor.js';
 import { renderGraphiQLPage, useGraphiQLAssets } from './plugins/graphiql-page.js';
 import { useBodyLimit, useDocumentSizeLimit, useOperationLimits, useParseLimits } from './plugins/limits.js';
@@ -110,7 +110,7 @@ export function createServer(deps: ServerDeps): AppServer {
         fanout,
       }),
     ],
-    ['eventStreamHeaders', useEventStreamHeaders()],
+    ['eventStream', useEventStream()],
     ['errorMasking', useErrorMasking(logger)],
     ['schemaPrivacy', !config.introspection && useSchemaPrivacy()],
     ['documentCache', documentCaches.plugin as PipelinePlugin],

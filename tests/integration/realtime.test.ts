@@ -85,9 +85,32 @@ test('SSE: a token is required; the stream carries no-buffering headers and hear
   expect(subscription.headers.get('content-type')).toMatch(/^text\/event-stream/);
   expect(subscription.headers.get('cache-control')).toBe('no-cache');
   expect(subscription.headers.get('x-accel-buffering')).toBe('no');
-  // Every 12 s in production; yoga's test interval is 300 ms.
+  // Every 12 s in production, 300 ms under NODE_ENV=test (src/plugins/event-stream.ts).
   await new Promise((resolve) => setTimeout(resolve, 800));
   expect(subscription.heartbeats()).toBeGreaterThan(1);
+});
+
+test("SSE: the stream is the server's own writer (src/plugins/event-stream.ts, one write per event), in yoga's format", async () => {
+  const caseId = await firstCase(ADMIN);
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${await tokenFor(ADMIN)}`,
+    },
+    body: JSON.stringify({ query: 'subscription { changes { entity } }' }),
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  expect(decoder.decode((await reader.read()).value)).toBe(': keep-alive\n\n');
+  await createTask(ADMIN, caseId);
+  let text = '';
+  while (!text.endsWith('}\n\n')) text += decoder.decode((await reader.read()).value);
+  expect(text.replaceAll(': keep-alive\n\n', '')).toBe(
+    'event: next\ndata: {"data":{"changes":{"entity":"TASK"}}}\n\n',
+  );
+  await reader.cancel();
 });
 
 test('each of the 14 mutations publishes one change after commit: entity, kind, event, dense cursors', async () => {
