@@ -26,6 +26,9 @@
 //                          (2 instances, Redis; left out when Redis does not answer) [all]
 //   --realtime-profile     realtime: node --cpu-prof on the first instance, setup one unless
 //                          --setups names others (section profile-realtime)
+//   --operations           instead of the shapes' table: each shape on a server with trusted
+//                          documents, metrics and tracing off and on one with all three on,
+//                          round by round (bench/operations.ts, section operations)
 // Environment: BENCH_DATABASE_URL, an owner URL (default: postgresql://postgres@127.0.0.1:5432/
 // bench_prior_auth, or an embedded PostgreSQL when nothing listens there or BENCH_EMBEDDED=1).
 import { DEFAULT_SCALE, MAX_CASES_PER_TENANT, type Scale } from './data.js';
@@ -49,6 +52,8 @@ export interface Options {
   write: boolean;
   /** The realtime scenario instead of the shapes; null: the shapes. */
   realtime: Omit<RealtimeOptions, 'pool'> | null;
+  /** The shapes with trusted documents, metrics and tracing off vs on (bench/operations.ts). */
+  operations: boolean;
 }
 
 export function parseArgs(argv: string[]): Options {
@@ -68,6 +73,7 @@ export function parseArgs(argv: string[]): Options {
     prepareOnly: false,
     write: true,
     realtime: null,
+    operations: false,
   };
   const realtime: Omit<RealtimeOptions, 'pool'> = {
     subscribers: 1000,
@@ -140,6 +146,9 @@ export function parseArgs(argv: string[]): Options {
         break;
       case '--no-write':
         o.write = false;
+        break;
+      case '--operations':
+        o.operations = true;
         break;
       case '--realtime':
         wantsRealtime = true;

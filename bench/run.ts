@@ -26,6 +26,7 @@ import {
   soakSummary,
   statementList,
 } from './markdown.js';
+import { operationsMarkdown, runOperations } from './operations.js';
 import { type Options, parseArgs } from './options.js';
 import { rssMB, startServer } from './proc.js';
 import { summarizeProfile } from './profile.js';
@@ -149,6 +150,36 @@ async function benchRealtime(
   }
 }
 
+/** `--operations`: the shapes with trusted documents, metrics and tracing off vs on; section `operations`. */
+async function benchOperations(
+  db: BenchDatabase,
+  options: Options,
+  contexts: RequestContext[],
+  info: Awaited<ReturnType<typeof machine>>,
+): Promise<void> {
+  mkdirSync(RESULTS, { recursive: true });
+  const result = await runOperations({ ...options, db, contexts, resultsDir: RESULTS, log });
+  await removeBenchWrites(db);
+  const date = new Date().toISOString();
+  writeFileSync(
+    path.join(RESULTS, `operations-${date.replace(/[:.]/g, '-').slice(0, 19)}.json`),
+    `${JSON.stringify({ date, machine: info, options, result }, null, 2)}\n`,
+  );
+  const md = operationsMarkdown(result, {
+    ...options,
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,
+    date,
+    machine:
+      `${info.cpu}, ${info.memGiB} GiB, ${info.os}; Node ${info.node}; ${info.postgres}; ` +
+      `load average at start ${info.loadAverageAtStart.join(', ')}`,
+  });
+  console.log(`\n${md}\n`);
+  if (options.write) {
+    writeSection(DOC, 'operations', md);
+    log(`wrote ${path.relative(ROOT, DOC)}`);
+  }
+}
+
 function build(): void {
   log('npm run build');
   const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
@@ -176,6 +207,10 @@ async function main(): Promise<void> {
     const info = await machine(db.ownerUrl);
     if (options.realtime) {
       await benchRealtime(db, options, info);
+      return;
+    }
+    if (options.operations) {
+      await benchOperations(db, options, contexts, info);
       return;
     }
 
