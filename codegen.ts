@@ -1,5 +1,6 @@
 // npm run codegen: typed documents for tests and clients, from the committed schema.graphql (no server,
-// no network) and the example operations in docs/examples/. Output goes to tests/generated/ (gitignored).
+// no network) and the example operations in docs/examples/. Output goes to tests/generated/ (gitignored),
+// the manifest of trusted documents too (tests/generated/graphql/persisted-documents.json).
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const config: CodegenConfig = {
@@ -18,8 +19,16 @@ const config: CodegenConfig = {
   generates: {
     'tests/generated/graphql/': {
       preset: 'client',
-      // Operations only, no named fragments yet: masking would just add unwrapping to every test.
-      presetConfig: { fragmentMasking: false },
+      presetConfig: {
+        // Operations only, no named fragments yet: masking would just add unwrapping to every test.
+        fragmentMasking: false,
+        // Trusted documents (docs/operations.md): each generated document gets its id, `__meta__.hash`
+        // (the sha256 of its normalized text), and persisted-documents.json beside it is the
+        // manifest of them all (id -> text) that the server loads with TRUSTED_DOCUMENTS. The
+        // documents keep their text (mode `embedHashInDocument`, the default), so clients and tests
+        // may send either.
+        persistedDocuments: { hashAlgorithm: 'sha256' },
+      },
       config: {
         // TypedDocumentString: the document text itself (`String(doc)`), typed with its result and
         // variables, so it goes straight into a JSON body without `graphql`'s print().

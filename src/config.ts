@@ -82,6 +82,21 @@ const envSchema = z.object({
   // through the resolvers. Both give the same response (tests/integration/compiled.test.ts).
   COMPILED_QUERIES: booleanFlag,
   GRAPHIQL: booleanFlag,
+  // Trusted documents (docs/operations.md, "Trusted documents"): manifests of the clients' operations,
+  // comma-separated paths, so that two client versions can be live during a deploy.
+  TRUSTED_DOCUMENTS: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((value) =>
+        (value ?? '')
+          .split(',')
+          .map((path) => path.trim())
+          .filter(Boolean),
+      ),
+  ),
+  TRUSTED_DOCUMENTS_ONLY: booleanFlag,
   // Abuse limits (API.md, "Abuse limits"); src/plugins/limits.ts says how each is counted.
   MAX_QUERY_DEPTH: positiveInt(12),
   MAX_ALIASES: nonNegativeInt(30),
@@ -146,6 +161,12 @@ const configSchema = envSchema.transform((env) => ({
   compiledQueries: env.COMPILED_QUERIES ?? true,
   introspection: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
   graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
+  trustedDocuments: {
+    /** The manifests' paths (TRUSTED_DOCUMENTS); none: documents are accepted only as text. */
+    paths: env.TRUSTED_DOCUMENTS,
+    /** Only documents of the manifests run (by id); any document sent as text is refused. */
+    only: env.TRUSTED_DOCUMENTS_ONLY ?? (env.NODE_ENV === 'production' && env.TRUSTED_DOCUMENTS.length > 0),
+  },
   limits: {
     depth: env.MAX_QUERY_DEPTH,
     aliases: env.MAX_ALIASES,
@@ -216,6 +237,10 @@ function parseConfig(env: NodeJS.ProcessEnv, moreProblems: (env: NodeJS.ProcessE
   const keySources = KEY_SOURCES.filter((name) => isSet(env, name));
   if (keySources.length > 1)
     problems.push([keySources.join(', '), `set only one of ${KEY_SOURCES.join(', ')}`]);
+  // Without a manifest, "only trusted documents" would refuse every request.
+  const manifests = (env.TRUSTED_DOCUMENTS ?? '').split(',').filter((path) => path.trim() !== '');
+  if (env.TRUSTED_DOCUMENTS_ONLY?.trim() === 'true' && manifests.length === 0)
+    problems.push(['TRUSTED_DOCUMENTS_ONLY', 'is true but TRUSTED_DOCUMENTS names no manifest']);
   problems.push(...moreProblems(env));
   const byVariable = new Map<string, string>();
   for (const [variable, message] of problems) {

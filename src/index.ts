@@ -13,8 +13,10 @@ import { closeDatabase } from './db/shutdown.js';
 import { type HttpDrain, trackConnections } from './http-drain.js';
 import { type PortReservation, reservePort } from './listen.js';
 import { createLogger, createLogThrottle, type Logger } from './logger.js';
+import { schema } from './schema/index.js';
 import { createServer } from './server.js';
 import { StartupError } from './startup-error.js';
+import { loadTrustedDocuments, type TrustedDocuments } from './trusted-documents.js';
 
 interface Database {
   runtimeUrl: string;
@@ -131,6 +133,7 @@ async function start(
   logger: Logger,
   port: PortReservation,
   shutdown: { stopping: boolean },
+  trustedDocuments: TrustedDocuments | undefined,
 ): Promise<Running> {
   const startup = watchStartSignals();
   let database: Database | undefined;
@@ -181,6 +184,7 @@ async function start(
       verifyToken,
       memberIdHashKey: database.memberIdHashKey,
       graphiqlToken: development?.token,
+      trustedDocuments,
     });
     const connections = trackConnections(server.http);
     await port.handOver(server.http);
@@ -200,10 +204,19 @@ async function main(): Promise<void> {
   const started = Date.now();
   const config = loadServerConfig();
   const logger = createLogger(config);
+  // Before any database work, like the port below: a manifest that does not validate fails the
+  // start at once, naming its operation.
+  const trustedDocuments = loadTrustedDocuments(config, schema);
   // Before any database work: a port in use fails the start at once.
   const port = await reservePort(config.host, config.port);
   const shutdown = { stopping: false };
-  const { database, prisma, server, connections, development } = await start(config, logger, port, shutdown);
+  const { database, prisma, server, connections, development } = await start(
+    config,
+    logger,
+    port,
+    shutdown,
+    trustedDocuments,
+  );
   // Installed as soon as the start's own signal watch ends (same tick): the first SIGINT or SIGTERM drains, in three bounded steps that always end in an exit:
   // 1. HTTP: no new connections, /readyz 503, in-flight requests finish (SHUTDOWN_GRACE_MS) with
   //    `Connection: close`; after the grace, the connections still open are closed.

@@ -20,11 +20,13 @@ import { useRequestLog } from './plugins/request-log.js';
 import { useParamsCheck } from './plugins/request-params.js';
 import { useRootPage } from './plugins/root-page.js';
 import { useSchemaPrivacy } from './plugins/schema-privacy.js';
+import { useTrustedDocuments } from './plugins/trusted-documents.js';
 import { databaseChangeSource } from './realtime/changes.js';
 import { fanOutWithRedis, listenWithPostgres } from './realtime/fanout.js';
 import { ChangeFeed } from './realtime/feed.js';
 import { serveWebSockets } from './realtime/websocket.js';
 import { schema } from './schema/index.js';
+import { loadTrustedDocuments, type TrustedDocuments } from './trusted-documents.js';
 
 export interface ServerDeps {
   config: Config;
@@ -49,6 +51,12 @@ export interface ServerDeps {
    * this machine. Ignored in production.
    */
   graphiqlToken?: string;
+  /**
+   * The manifests of TRUSTED_DOCUMENTS, loaded and checked already: src/index.ts does it before
+   * any database work, so that a manifest that no longer validates fails the start at once.
+   * Absent: loaded here from `config`.
+   */
+  trustedDocuments?: TrustedDocuments;
 }
 
 export interface AppServer {
@@ -71,6 +79,9 @@ export interface AppServer {
  */
 export function createServer(deps: ServerDeps): AppServer {
   const { config, logger } = deps;
+  // First: a manifest that cannot be used leaves nothing opened behind it.
+  const trustedDocuments = deps.trustedDocuments ?? loadTrustedDocuments(config, schema);
+  if (trustedDocuments) logTrustedDocuments(logger, trustedDocuments, config);
   const readiness = createReadinessCheck(deps.databaseUrl);
   const documentCaches = createDocumentCaches();
   const state = { draining: false };
@@ -96,6 +107,13 @@ export function createServer(deps: ServerDeps): AppServer {
     ['paramsCheck', useParamsCheck()],
     // Before any limit that needs the document: an unauthenticated client learns nothing from it.
     ['authentication', useAuthentication(deps.verifyToken)],
+    // After authentication (an unauthenticated client learns nothing of the manifests), before
+    // every hook that reads the document: an id becomes its text, which the limits below see.
+    [
+      'trustedDocuments',
+      trustedDocuments !== undefined &&
+        useTrustedDocuments(trustedDocuments, { only: config.trustedDocuments.only }),
+    ],
     ['documentSizeLimit', useDocumentSizeLimit(config.limits.documentBytes)],
     ['parseLimits', useParseLimits(config.limits.tokens, config.limits.stringLiteralBytes)],
     ['operationLimits', useOperationLimits(config.limits)],
@@ -147,6 +165,7 @@ export function createServer(deps: ServerDeps): AppServer {
     maxMessageBytes: config.limits.bodyBytes,
     maxSocketsPerUser: config.realtime.maxSubscriptionsPerUser,
     logger,
+    trustedDocuments,
   });
   return {
     yoga,
@@ -164,6 +183,17 @@ export function createServer(deps: ServerDeps): AppServer {
       await Promise.all([readiness.close(), fanout.close(), websockets.close()]);
     },
   };
+}
+
+function logTrustedDocuments(logger: Logger, documents: TrustedDocuments, config: Config): void {
+  const { only } = config.trustedDocuments;
+  logger.info({ documents: documents.size, manifests: documents.paths, only }, 'trusted documents loaded');
+  // GraphiQL sends the text of what its editor holds: with only trusted documents, all of it is refused.
+  if (only && config.graphiql) {
+    logger.warn(
+      'GraphiQL is on, but only trusted documents run (TRUSTED_DOCUMENTS_ONLY): its operations will be refused with PERSISTED_QUERY_ONLY; set TRUSTED_DOCUMENTS_ONLY=false to use it',
+    );
+  }
 }
 
 /** Time the `complete` messages of a draining server's subscriptions get before their sockets close. */

@@ -17,6 +17,7 @@ import {
   isObjectType,
   Kind,
   type OperationDefinitionNode,
+  parse,
   type SelectionSetNode,
   valueFromAST,
   visit,
@@ -154,30 +155,45 @@ export function useDocumentSizeLimit(maxBytes: number): Plugin {
 export function useParseLimits(maxTokens: number, maxStringLiteralBytes: number): Plugin {
   return {
     onParse({ parseFn, setParseFn }) {
-      setParseFn((source, options) => {
-        let document: ReturnType<typeof parseFn>;
-        try {
-          document = parseFn(source, { ...options, maxTokens });
-        } catch (error) {
-          if (error instanceof GraphQLError && / more th(?:an|at) \d+ tokens/.test(error.message)) {
-            throw limitError(
-              `Too many tokens: more than ${maxTokens}, the limit is ${maxTokens} (MAX_TOKENS)`,
-              'GRAPHQL_PARSE_FAILED',
-            );
-          }
-          throw error;
-        }
-        const longest = longestStringLiteral(document);
-        if (longest > maxStringLiteralBytes) {
-          throw limitError(
-            `String literal too long: ${longest} bytes, the limit is ${maxStringLiteralBytes} (MAX_STRING_LITERAL_BYTES); pass long values as variables`,
-            'GRAPHQL_PARSE_FAILED',
-          );
-        }
-        return document;
-      });
+      setParseFn((source, options) =>
+        parseWithinLimits(source, { tokens: maxTokens, stringLiteralBytes: maxStringLiteralBytes }, (text) =>
+          parseFn(text, { ...options, maxTokens }),
+        ),
+      );
     },
   };
+}
+
+/**
+ * `parse(source)` within MAX_TOKENS and MAX_STRING_LITERAL_BYTES, refused in the pipeline's words:
+ * what useParseLimits does to every document, and the trusted documents' check at start
+ * (src/trusted-documents.ts) to theirs.
+ */
+export function parseWithinLimits<S>(
+  source: S,
+  limits: Pick<Limits, 'tokens' | 'stringLiteralBytes'>,
+  parseFn: (source: S) => DocumentNode = (text) => parse(text as string, { maxTokens: limits.tokens }),
+): DocumentNode {
+  let document: DocumentNode;
+  try {
+    document = parseFn(source);
+  } catch (error) {
+    if (error instanceof GraphQLError && / more th(?:an|at) \d+ tokens/.test(error.message)) {
+      throw limitError(
+        `Too many tokens: more than ${limits.tokens}, the limit is ${limits.tokens} (MAX_TOKENS)`,
+        'GRAPHQL_PARSE_FAILED',
+      );
+    }
+    throw error;
+  }
+  const longest = longestStringLiteral(document);
+  if (longest > limits.stringLiteralBytes) {
+    throw limitError(
+      `String literal too long: ${longest} bytes, the limit is ${limits.stringLiteralBytes} (MAX_STRING_LITERAL_BYTES); pass long values as variables`,
+      'GRAPHQL_PARSE_FAILED',
+    );
+  }
+  return document;
 }
 
 /** UTF-8 bytes of the document's longest string literal (0 without any). */

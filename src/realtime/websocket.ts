@@ -13,6 +13,8 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { AuthenticationError, type TokenVerifier } from '../auth/jwt.js';
 import type { Logger } from '../logger.js';
+import { requestedDocumentId } from '../plugins/trusted-documents.js';
+import type { TrustedDocuments } from '../trusted-documents.js';
 import { readEventStream } from './event-stream.js';
 
 /**
@@ -52,6 +54,8 @@ export function serveWebSockets(
     /** MAX_SUBSCRIPTIONS_PER_USER: a user's open sockets are bounded like their subscriptions. */
     maxSocketsPerUser: number;
     logger: Logger;
+    /** TRUSTED_DOCUMENTS: what an operation sent by id is, to know whether it is a subscription. */
+    trustedDocuments?: TrustedDocuments;
   },
 ): WebSocketTransport {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: deps.maxMessageBytes });
@@ -133,7 +137,7 @@ export function serveWebSockets(
         const codes = new Set((result.errors ?? []).map((error) => error.extensions?.code));
         const close = codes.has('UNAUTHENTICATED')
           ? ([CloseCode.Unauthorized, 'Unauthorized'] as const)
-          : codes.has('FORBIDDEN') && !result.data && isSubscription(payload)
+          : codes.has('FORBIDDEN') && !result.data && isSubscription(payload, deps.trustedDocuments)
             ? ([CloseCode.Forbidden, 'Forbidden'] as const)
             : undefined;
         if (close) {
@@ -169,10 +173,12 @@ export function serveWebSockets(
   };
 }
 
-/** Whether the operation a socket sent is a subscription (it was parsed and run already). */
-function isSubscription(payload: SubscribePayload): boolean {
+/** Whether the operation a socket sent, as text or by id, is a subscription (it was parsed and run already). */
+function isSubscription(payload: SubscribePayload, trustedDocuments: TrustedDocuments | undefined): boolean {
+  const text = payload.query || trustedDocuments?.get(requestedDocumentId(payload) ?? '');
+  if (!text) return false;
   try {
-    return getOperationAST(parse(payload.query), payload.operationName)?.operation === 'subscription';
+    return getOperationAST(parse(text), payload.operationName)?.operation === 'subscription';
   } catch {
     return false;
   }
@@ -193,6 +199,9 @@ async function forward(
   { payload, authorization, request }: Forwarded,
 ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const abort = new AbortController();
+  // A trusted document's id (src/plugins/trusted-documents.ts) as the appendix names it; graphql-ws
+  // passes a payload's other fields through, and wants `query` a string: '' when sent by id.
+  const { documentId } = payload as { documentId?: unknown };
   const response = await yoga.fetch(
     'http://localhost/graphql',
     {
@@ -205,7 +214,8 @@ async function forward(
         ...(request.headers['user-agent'] ? { 'user-agent': request.headers['user-agent'] } : {}),
       },
       body: JSON.stringify({
-        query: payload.query,
+        query: payload.query === '' ? undefined : payload.query,
+        documentId,
         variables: payload.variables ?? undefined,
         operationName: payload.operationName ?? undefined,
         extensions: payload.extensions ?? undefined,

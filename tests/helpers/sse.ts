@@ -15,10 +15,14 @@ export interface SseSubscription {
   close(): void;
 }
 
+/**
+ * `document`: the document's text, or the body's fields that name it otherwise (a trusted
+ * document's `{ documentId }`, src/plugins/trusted-documents.ts).
+ */
 export async function subscribeSse(
   url: string,
   token: string | null,
-  query: string,
+  document: string | Record<string, unknown>,
   variables: Record<string, unknown> = {},
 ): Promise<SseSubscription> {
   const abort = new AbortController();
@@ -29,7 +33,10 @@ export async function subscribeSse(
       'content-type': 'application/json',
       ...(token ? { authorization: `Bearer ${token}` } : {}),
     },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({
+      ...(typeof document === 'string' ? { query: document } : document),
+      variables,
+    }),
     signal: abort.signal,
   });
   const results: ExecutionResult<Record<string, unknown>>[] = [];

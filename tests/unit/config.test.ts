@@ -167,6 +167,25 @@ test('GraphiQL is on, except in production unless GRAPHIQL=true', () => {
   expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' }).graphiql).toBe(true);
 });
 
+test('trusted documents: manifests comma-separated; only them by default in production once one is set', () => {
+  expect(loadConfig({}).trustedDocuments).toEqual({ paths: [], only: false });
+  expect(loadConfig({ NODE_ENV: 'production' }).trustedDocuments.only).toBe(false);
+  const twoVersions = { TRUSTED_DOCUMENTS: ' v41.json, ,v42.json ' };
+  expect(loadConfig(twoVersions).trustedDocuments).toEqual({ paths: ['v41.json', 'v42.json'], only: false });
+  expect(loadConfig({ ...twoVersions, NODE_ENV: 'production' }).trustedDocuments.only).toBe(true);
+  expect(
+    loadConfig({ ...twoVersions, NODE_ENV: 'production', TRUSTED_DOCUMENTS_ONLY: 'false' }).trustedDocuments
+      .only,
+  ).toBe(false);
+  expect(loadConfig({ ...twoVersions, TRUSTED_DOCUMENTS_ONLY: 'true' }).trustedDocuments.only).toBe(true);
+  expect(() => loadConfig({ TRUSTED_DOCUMENTS_ONLY: 'true', TRUSTED_DOCUMENTS: ' , ' })).toThrow(
+    /^Invalid configuration: TRUSTED_DOCUMENTS_ONLY: is true but TRUSTED_DOCUMENTS names no manifest$/,
+  );
+  expect(() => loadConfig({ TRUSTED_DOCUMENTS_ONLY: 'yes' })).toThrow(
+    /^Invalid configuration: TRUSTED_DOCUMENTS_ONLY: /,
+  );
+});
+
 test('the value of a bad variable is never echoed (it may be a secret)', () => {
   expect(() => loadConfig({ JWT_SECRET: 'tiny-secret' })).toThrow(/^(?!.*tiny-secret)/);
 });
