@@ -46,7 +46,7 @@ const SCRAPE_MS = 5_000;
 const SAMPLE_RATIO = '0.1';
 
 /** The manifest `npm run codegen` would write for the bench's operations: sha256 of the text → text. */
-function writeManifest(shapes: readonly Shape[], file: string): Map<string, string> {
+export function writeManifest(shapes: readonly Shape[], file: string): Map<string, string> {
   const ids = new Map<string, string>();
   const manifest: Record<string, string> = {};
   for (const shape of shapes) {
@@ -72,8 +72,42 @@ function byDocumentId(request: HttpRequest, ids: Map<string, string>): HttpReque
   return { ...request, setupRequest: (defaults) => rewrite(setup(defaults)) };
 }
 
+/** The server's configuration with all three on. */
+export function operationsEnv(manifestFile: string, traceSinkUrl: string): Record<string, string> {
+  return {
+    TRUSTED_DOCUMENTS: manifestFile,
+    TRUSTED_DOCUMENTS_ONLY: 'true',
+    METRICS_TOKEN,
+    OTEL_EXPORTER_OTLP_ENDPOINT: traceSinkUrl,
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: SAMPLE_RATIO,
+  };
+}
+
+/** GET /metrics every SCRAPE_MS, as Prometheus would; `stop()` ends it. */
+export function scrapeMetrics(graphqlUrl: string): { stats: OperationsResult['scrapes']; stop: () => void } {
+  const stats = { count: 0, bytes: 0, failed: 0 };
+  const metricsUrl = new URL('/metrics', graphqlUrl).href;
+  const timer = setInterval(() => {
+    fetch(metricsUrl, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+      .then(async (response) => {
+        const text = await response.text();
+        if (response.ok) {
+          stats.count++;
+          stats.bytes += text.length;
+        } else stats.failed++;
+      })
+      .catch(() => stats.failed++);
+  }, SCRAPE_MS);
+  return { stats, stop: () => clearInterval(timer) };
+}
+
 /** An OTLP/HTTP receiver that counts what it is sent and keeps nothing. */
-async function traceSink(): Promise<{ server: Server; url: string; stats: OperationsResult['traces'] }> {
+export async function traceSink(): Promise<{
+  server: Server;
+  url: string;
+  stats: OperationsResult['traces'];
+}> {
   const stats = { exports: 0, bytes: 0 };
   const server = createServer((request, response) => {
     request.on('data', (chunk: Buffer) => {
@@ -128,27 +162,8 @@ export async function runOperations(options: {
     return server;
   };
   const off = await start('off', {});
-  const on = await start('on', {
-    TRUSTED_DOCUMENTS: manifestFile,
-    TRUSTED_DOCUMENTS_ONLY: 'true',
-    METRICS_TOKEN,
-    OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-    OTEL_TRACES_SAMPLER_ARG: SAMPLE_RATIO,
-  });
-  const scrapes = { count: 0, bytes: 0, failed: 0 };
-  const metricsUrl = new URL('/metrics', on.url).href;
-  const scraper = setInterval(() => {
-    fetch(metricsUrl, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
-      .then(async (response) => {
-        const text = await response.text();
-        if (response.ok) {
-          scrapes.count++;
-          scrapes.bytes += text.length;
-        } else scrapes.failed++;
-      })
-      .catch(() => scrapes.failed++);
-  }, SCRAPE_MS);
+  const on = await start('on', operationsEnv(manifestFile, sink.url));
+  const scraper = scrapeMetrics(on.url);
   try {
     const runs: OperationsRun[] = [];
     for (const shape of options.shapes) {
@@ -177,9 +192,9 @@ export async function runOperations(options: {
       }
       runs.push(run);
     }
-    return { runs, scrapes, traces: sink.stats };
+    return { runs, scrapes: scraper.stats, traces: sink.stats };
   } finally {
-    clearInterval(scraper);
+    scraper.stop();
     await Promise.all([off.stop(), on.stop()]);
     await new Promise((resolve) => sink.server.close(resolve));
   }

@@ -15,14 +15,19 @@
 //
 // --setup runs the harness's setup with --no-pgss (it recreates only its database "bench"; it
 // would restart the shared PostgreSQL to preload pg_stat_statements otherwise).
+// --operations runs ours with trusted documents (only), metrics and tracing on, as
+// `npm run bench -- --operations` does (bench/operations.ts): the target sends `documentId`
+// (a third adaptation of lib/targets.mjs), /metrics is scraped every 5 s, traces sampled at 10%
+// go to a receiver in this process.
 // Everything after `--` goes to run.mjs, e.g.
 //   npx tsx bench/peer.ts --setup -- --targets ours,postgraphile,postgraphile5,floor --allow-failed-verify
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SCALE } from './data.js';
 import { openBenchDatabase, prepareBenchDatabase } from './db.js';
+import { operationsEnv, scrapeMetrics, traceSink, writeManifest } from './operations.js';
 import { BENCH_JWT, BENCH_MEMBER_ID_HASH_KEY, PEER_SHAPES, SERVER_ENV, SERVER_NODE_FLAGS } from './shapes.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -65,6 +70,11 @@ const db = await openBenchDatabase(DEFAULT_SCALE, log);
 await prepareBenchDatabase(db, DEFAULT_SCALE, { log });
 await db.stop();
 if (!existsSync(path.join(ROOT, 'dist/index.js'))) throw new Error('no dist/index.js: run npm run build');
+const operations = own.includes('--operations');
+const manifestFile = path.join(dir, 'ours-manifest.json');
+if (operations) writeManifest(PEER_SHAPES, manifestFile);
+const sink = operations && runArgs.length > 0 ? await traceSink() : null;
+const operationsConfig = sink ? operationsEnv(manifestFile, sink.url) : {};
 const target = {
   description: 'Our API: graphql-yoga + Pothos + Prisma 7 (node dist/index.js, NODE_ENV=production)',
   url: `http://127.0.0.1:${PORT}/graphql`,
@@ -84,8 +94,10 @@ const target = {
       JWT_ISSUER: BENCH_JWT.issuer,
       JWT_AUDIENCE: BENCH_JWT.audience,
       MEMBER_ID_HASH_KEY: BENCH_MEMBER_ID_HASH_KEY,
+      ...operationsConfig,
     },
   },
+  documentIds: operations,
 };
 writeFileSync(path.join(dir, 'targets/ours.json'), `${JSON.stringify(target, null, 2)}\n`);
 mkdirSync(path.join(dir, 'queries/ours'), { recursive: true });
@@ -110,12 +122,41 @@ patch(
   "    if (keys.length === 1 && keys[0] === 'nodes' && Array.isArray(v.nodes)) return v.nodes.map(unwrapNodes);\n" +
     "    if (keys.length === 1 && keys[0] === 'edges' && Array.isArray(v.edges)) return v.edges.map((e) => unwrapNodes(e?.node)); // bench/peer.ts\n",
 );
+patch(
+  'lib/targets.mjs',
+  '  const body = JSON.stringify({ query: q.text, operationName: q.operationName, variables: sent });\n',
+  '  const body = JSON.stringify(target.documentIds' +
+    " ? { documentId: 'sha256:' + process.getBuiltinModule('node:crypto').createHash('sha256').update(q.text).digest('hex'), operationName: q.operationName, variables: sent }" +
+    ' : { query: q.text, operationName: q.operationName, variables: sent }); // bench/peer.ts --operations\n',
+);
+patch(
+  'lib/targets.mjs',
+  '    globalIds: def.globalIds || {}, // bench/peer.ts: variables sent as global IDs\n',
+  '    globalIds: def.globalIds || {}, // bench/peer.ts: variables sent as global IDs\n    documentIds: def.documentIds || false, // bench/peer.ts --operations\n',
+);
 log('target ours added (targets/ours.json, queries/ours/), lib/targets.mjs adapted');
 
-const run = (args: string[]) => execFileSync('node', args, { cwd: dir, stdio: 'inherit' });
-if (own.includes('--setup')) run(['setup.mjs', '--no-pgss']);
+const runNow = (args: string[]) => execFileSync('node', args, { cwd: dir, stdio: 'inherit' });
+// While the harness runs, this process receives traces and scrapes /metrics: not blocked by it.
+const runBeside = (args: string[]) =>
+  new Promise<void>((resolve, reject) => {
+    const child = spawn('node', args, { cwd: dir, stdio: 'inherit' });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`run.mjs exited with ${code}`))));
+  });
+if (own.includes('--setup')) runNow(['setup.mjs', '--no-pgss']);
 if (runArgs.length > 0) {
-  run(['run.mjs', ...runArgs]);
+  const scraper = operations ? scrapeMetrics(target.url) : null;
+  try {
+    await runBeside(['run.mjs', ...runArgs]);
+  } finally {
+    scraper?.stop();
+    sink?.server.close();
+  }
+  if (scraper && sink)
+    log(
+      `operations: ${scraper.stats.count} scrapes of /metrics (${scraper.stats.failed} failed), ` +
+        `${sink.stats.exports} trace exports (${sink.stats.bytes} bytes)`,
+    );
   const results = readdirSync(path.join(dir, 'results'))
     .filter((f) => f.startsWith('run-') && f.endsWith('.md'))
     .sort();
