@@ -97,7 +97,7 @@ const target = {
       ...operationsConfig,
     },
   },
-  documentIds: operations,
+  documentIds: sink !== null,
 };
 writeFileSync(path.join(dir, 'targets/ours.json'), `${JSON.stringify(target, null, 2)}\n`);
 mkdirSync(path.join(dir, 'queries/ours'), { recursive: true });
