@@ -15,6 +15,7 @@ import { type PortReservation, reservePort } from './listen.js';
 import { createLogger, createLogThrottle, type Logger } from './logger.js';
 import { createServer } from './server.js';
 import { StartupError } from './startup-error.js';
+import type { Tracing } from './tracing/setup.js';
 
 interface Database {
   runtimeUrl: string;
@@ -131,6 +132,7 @@ async function start(
   logger: Logger,
   port: PortReservation,
   shutdown: { stopping: boolean },
+  tracing: Tracing | undefined,
 ): Promise<Running> {
   const startup = watchStartSignals();
   let database: Database | undefined;
@@ -157,6 +159,7 @@ async function start(
         onUnsupported: (error) =>
           logger.error({ cause: failureCause(error) }, PREPARED_STATEMENTS_UNSUPPORTED),
       },
+      traceStatement: tracing?.traceStatement,
     });
     prisma = runtime;
     await assertRoleRespectsRls((sql) => runtime.$queryRawUnsafe<RoleFacts[]>(sql));
@@ -181,6 +184,7 @@ async function start(
       verifyToken,
       memberIdHashKey: database.memberIdHashKey,
       graphiqlToken: development?.token,
+      tracing,
     });
     const connections = trackConnections(server.http);
     await port.handOver(server.http);
@@ -199,11 +203,20 @@ async function start(
 async function main(): Promise<void> {
   const started = Date.now();
   const config = loadServerConfig();
-  const logger = createLogger(config);
+  const tracing = await loadTracing(config);
+  // With tracing on, a line written in a request or a delivery carries its trace id.
+  const logger = createLogger(config, undefined, tracing?.logFields);
+  tracing?.reportTo(logger);
   // Before any database work: a port in use fails the start at once.
   const port = await reservePort(config.host, config.port);
   const shutdown = { stopping: false };
-  const { database, prisma, server, connections, development } = await start(config, logger, port, shutdown);
+  const { database, prisma, server, connections, development } = await start(
+    config,
+    logger,
+    port,
+    shutdown,
+    tracing,
+  );
   // Installed as soon as the start's own signal watch ends (same tick): the first SIGINT or SIGTERM drains, in three bounded steps that always end in an exit:
   // 1. HTTP: no new connections, /readyz 503, in-flight requests finish (SHUTDOWN_GRACE_MS) with
   //    `Connection: close`; after the grace, the connections still open are closed.
@@ -234,6 +247,8 @@ async function main(): Promise<void> {
       );
     }
     await server.close();
+    // The spans of the last requests, before the process ends.
+    await tracing?.shutdown();
     await database.embedded?.stop();
     logger.info('stopped');
     exitAfterLogs(logger, 0);
@@ -301,6 +316,16 @@ function printDevelopmentToken(
     `\nGraphiQL: ${url}${signedIn}\nHeaders for ${email} (valid 12 h; more with: ${dataDir}npm run --silent token -- --email <email>):\n` +
       `{ "Authorization": "Bearer ${token}" }\n\n`,
   );
+}
+
+/**
+ * Loaded only when configured (OTEL_EXPORTER_OTLP_ENDPOINT): off, not one module of OpenTelemetry
+ * is imported (tests/integration/tracing.test.ts starts the server with them unloadable).
+ */
+async function loadTracing(config: Config): Promise<Tracing | undefined> {
+  if (!config.tracing) return undefined;
+  const { startTracing } = await import('./tracing/setup.js');
+  return startTracing(config.tracing);
 }
 
 /**

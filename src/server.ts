@@ -25,6 +25,7 @@ import { fanOutWithRedis, listenWithPostgres } from './realtime/fanout.js';
 import { ChangeFeed } from './realtime/feed.js';
 import { serveWebSockets } from './realtime/websocket.js';
 import { schema } from './schema/index.js';
+import type { Tracing } from './tracing/setup.js';
 
 export interface ServerDeps {
   config: Config;
@@ -49,6 +50,8 @@ export interface ServerDeps {
    * this machine. Ignored in production.
    */
   graphiqlToken?: string;
+  /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is (src/tracing/setup.ts): the request's spans. */
+  tracing?: Tracing;
 }
 
 export interface AppServer {
@@ -85,7 +88,10 @@ export function createServer(deps: ServerDeps): AppServer {
   // A mutation's payload rows are read by a compiled query: it needs the mutations' payloads.
   capturePayloads(schema);
   const plugins: [string, PipelinePlugin | false | Plugin][] = [
-    // First: it gives the request its id and times it.
+    // Outermost: the request's span holds everything, the request log's line included (which
+    // gets the trace id from it).
+    ['tracing', deps.tracing?.plugin ?? false],
+    // First of the rest: it gives the request its id and times it.
     ['requestLog', useRequestLog(logger)],
     ['healthChecks', useHealthChecks(readiness, state)],
     ['rootPage', useRootPage({ graphiql: config.graphiql })],
@@ -108,6 +114,7 @@ export function createServer(deps: ServerDeps): AppServer {
         statementTimeoutMs: config.statementTimeoutMs,
         changeFeed,
         fanout,
+        traceDeliveries: deps.tracing?.traceDeliveries,
       }),
     ],
     ['eventStreamHeaders', useEventStreamHeaders()],

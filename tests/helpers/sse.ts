@@ -20,6 +20,7 @@ export async function subscribeSse(
   token: string | null,
   query: string,
   variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
 ): Promise<SseSubscription> {
   const abort = new AbortController();
   const response = await fetch(url, {
@@ -28,6 +29,7 @@ export async function subscribeSse(
       accept: 'text/event-stream',
       'content-type': 'application/json',
       ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
     },
     body: JSON.stringify({ query, variables }),
     signal: abort.signal,
