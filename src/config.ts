@@ -141,7 +141,15 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
-  OTEL_SERVICE_NAME: z.preprocess(blankToUndefined, z.string().default('prior-auth-api')),
+  OTEL_SERVICE_NAME: optionalString,
+  OTEL_RESOURCE_ATTRIBUTES: optionalString.transform((value, ctx) => {
+    try {
+      return resourceAttributes(value ?? '');
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
   OTEL_TRACES_SAMPLER: z.preprocess(
     blankToUndefined,
     z
@@ -206,7 +214,10 @@ const configSchema = envSchema.transform((env) => ({
 export interface TracingConfig {
   /** The OTLP/HTTP traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + `v1/traces`. */
   tracesUrl: string;
+  /** OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES' `service.name`, else `prior-auth-api`. */
   serviceName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES: the process's resource (deployment.environment.name, k8s.pod.name, …). */
+  resourceAttributes: Record<string, string>;
   sampler: (typeof TRACE_SAMPLERS)[number];
   /** OTEL_TRACES_SAMPLER_ARG: the share of traces a `traceidratio` sampler keeps. */
   ratio: number;
@@ -221,9 +232,11 @@ function tracingConfig(env: z.output<typeof envSchema>): TracingConfig | undefin
     env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
     (base === undefined ? undefined : `${base.endsWith('/') ? base : `${base}/`}v1/traces`);
   if (tracesUrl === undefined) return undefined;
+  const resource = env.OTEL_RESOURCE_ATTRIBUTES;
   return {
     tracesUrl,
-    serviceName: env.OTEL_SERVICE_NAME,
+    serviceName: env.OTEL_SERVICE_NAME ?? resource['service.name'] ?? 'prior-auth-api',
+    resourceAttributes: resource,
     sampler: env.OTEL_TRACES_SAMPLER,
     ratio: env.OTEL_TRACES_SAMPLER_ARG,
   };
@@ -242,6 +255,23 @@ function jwtKeySource(env: z.output<typeof envSchema>): JwtKeySource | undefined
     };
   }
   return undefined;
+}
+
+/** OTEL_RESOURCE_ATTRIBUTES as the specification writes it: `key=value,key=value`, values percent-encoded. */
+function resourceAttributes(text: string): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const entry of text.split(',')) {
+    if (entry.trim() === '') continue;
+    const equals = entry.indexOf('=');
+    const key = entry.slice(0, Math.max(equals, 0)).trim();
+    if (equals < 0 || key === '') throw new Error('must be key=value pairs, separated by commas');
+    try {
+      attributes[key] = decodeURIComponent(entry.slice(equals + 1).trim());
+    } catch {
+      throw new Error(`the value of ${key} is not percent-encoded correctly`);
+    }
+  }
+  return attributes;
 }
 
 /**

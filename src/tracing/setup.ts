@@ -42,7 +42,9 @@ export interface Tracing extends OperationTracing {
 const SHUTDOWN_FLUSH_MS = 2_000;
 
 export function startTracing(config: TracingConfig): Tracing {
-  const resource = defaultResource().merge(resourceFromAttributes({ 'service.name': config.serviceName }));
+  const resource = defaultResource().merge(
+    resourceFromAttributes({ ...config.resourceAttributes, 'service.name': config.serviceName }),
+  );
   // Batched, off the request path; OTEL_BSP_* tune it (the SDK reads them itself).
   const exported = new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl }));
   const provider = new NodeTracerProvider({

@@ -16,6 +16,7 @@ test('defaults: the service is prior-auth-api, every trace is kept unless the ca
   expect(loadServerConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
     tracesUrl: 'http://collector:4318/v1/traces',
     serviceName: 'prior-auth-api',
+    resourceAttributes: {},
     sampler: 'parentbased_always_on',
     ratio: 1,
   });
@@ -48,7 +49,26 @@ test('the sampler and its ratio, as the bench runs them (10%), and the service n
   ).toMatchObject({ sampler: 'parentbased_traceidratio', ratio: 0.1, serviceName: 'prior-auth-api-eu' });
 });
 
+test("OTEL_RESOURCE_ATTRIBUTES: percent-encoded pairs; its service.name yields to OTEL_SERVICE_NAME's", () => {
+  const tracing = (env: Record<string, string>) =>
+    loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', ...env }).tracing;
+  expect(
+    tracing({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=eu%20prod, service.name=api-eu,,' }),
+  ).toMatchObject({
+    serviceName: 'api-eu',
+    resourceAttributes: { 'deployment.environment.name': 'eu prod', 'service.name': 'api-eu' },
+  });
+  expect(
+    tracing({ OTEL_RESOURCE_ATTRIBUTES: 'service.name=api-eu', OTEL_SERVICE_NAME: 'api-us' })?.serviceName,
+  ).toBe('api-us');
+});
+
 test.each([
+  [
+    { OTEL_RESOURCE_ATTRIBUTES: 'region' },
+    /^Invalid configuration: OTEL_RESOURCE_ATTRIBUTES: must be key=value/,
+  ],
+  [{ OTEL_RESOURCE_ATTRIBUTES: 'a=%zz' }, /OTEL_RESOURCE_ATTRIBUTES: the value of a is not percent-encoded/],
   [
     { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
     /^Invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT: /,
