@@ -24,6 +24,29 @@ const positiveInt = (fallback: number) =>
 const nonNegativeInt = (fallback: number) =>
   z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(fallback));
 
+/**
+ * The samplers of OpenTelemetry's `OTEL_TRACES_SAMPLER` this server offers (the specification's,
+ * less the remote ones: jaeger_remote, xray). The `traceidratio` ones take OTEL_TRACES_SAMPLER_ARG.
+ */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+/** Spans leave as OTLP over HTTP with JSON bodies, which every OTLP/HTTP receiver accepts. */
+const otlpProtocol = z.preprocess(
+  blankToUndefined,
+  z
+    .enum(['http/json'], {
+      message: 'only http/json is supported (OTLP over HTTP, JSON bodies: any OTLP/HTTP receiver takes them)',
+    })
+    .optional(),
+);
+
 /** Where the development server keeps its embedded PostgreSQL and secrets when DATA_DIR is unset. */
 export const DEFAULT_DATA_DIR = '.data';
 
@@ -126,6 +149,32 @@ const envSchema = z.object({
         ),
       ),
   ),
+  // Tracing (docs/operations.md, "Tracing"): OpenTelemetry's own variables, as its specification
+  // names them. No endpoint: tracing is off, and none of OpenTelemetry is even loaded.
+  OTEL_SDK_DISABLED: booleanFlag,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_SERVICE_NAME: optionalString,
+  OTEL_RESOURCE_ATTRIBUTES: optionalString.transform((value, ctx) => {
+    try {
+      return resourceAttributes(value ?? '');
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+  OTEL_TRACES_SAMPLER: z.preprocess(
+    blankToUndefined,
+    z
+      .enum(TRACE_SAMPLERS, { message: `must be one of ${TRACE_SAMPLERS.join(', ')}` })
+      .default('parentbased_always_on'),
+  ),
+  OTEL_TRACES_SAMPLER_ARG: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ message: 'must be a number from 0 to 1' }).min(0).max(1).default(1),
+  ),
 });
 
 const KEY_SOURCES = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'] as const;
@@ -178,7 +227,41 @@ const configSchema = envSchema.transform((env) => ({
   },
   corsOrigins: env.CORS_ORIGINS,
   maxConnections: env.MAX_CONNECTIONS,
+  /** Unset: tracing is off (no OTLP endpoint, or OTEL_SDK_DISABLED=true). */
+  tracing: tracingConfig(env),
 }));
+
+/** What src/tracing/setup.ts needs: where spans go, the service's name, which requests are sampled. */
+export interface TracingConfig {
+  /** The OTLP/HTTP traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + `v1/traces`. */
+  tracesUrl: string;
+  /** OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES' `service.name`, else `prior-auth-api`. */
+  serviceName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES: the process's resource (deployment.environment.name, k8s.pod.name, …). */
+  resourceAttributes: Record<string, string>;
+  sampler: (typeof TRACE_SAMPLERS)[number];
+  /** OTEL_TRACES_SAMPLER_ARG: the share of traces a `traceidratio` sampler keeps. */
+  ratio: number;
+}
+
+function tracingConfig(env: z.output<typeof envSchema>): TracingConfig | undefined {
+  if (env.OTEL_SDK_DISABLED) return undefined;
+  // The specification's rule: the signal's own endpoint is used as it is; the general one is a
+  // base URL that the signal's path is appended to.
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracesUrl =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (base === undefined ? undefined : `${base.endsWith('/') ? base : `${base}/`}v1/traces`);
+  if (tracesUrl === undefined) return undefined;
+  const resource = env.OTEL_RESOURCE_ATTRIBUTES;
+  return {
+    tracesUrl,
+    serviceName: env.OTEL_SERVICE_NAME ?? resource['service.name'] ?? 'prior-auth-api',
+    resourceAttributes: resource,
+    sampler: env.OTEL_TRACES_SAMPLER,
+    ratio: env.OTEL_TRACES_SAMPLER_ARG,
+  };
+}
 
 function jwtKeySource(env: z.output<typeof envSchema>): JwtKeySource | undefined {
   if (env.JWT_SECRET !== undefined) return { kind: 'secret', secret: env.JWT_SECRET };
@@ -193,6 +276,23 @@ function jwtKeySource(env: z.output<typeof envSchema>): JwtKeySource | undefined
     };
   }
   return undefined;
+}
+
+/** OTEL_RESOURCE_ATTRIBUTES as the specification writes it: `key=value,key=value`, values percent-encoded. */
+function resourceAttributes(text: string): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const entry of text.split(',')) {
+    if (entry.trim() === '') continue;
+    const equals = entry.indexOf('=');
+    const key = entry.slice(0, Math.max(equals, 0)).trim();
+    if (equals < 0 || key === '') throw new Error('must be key=value pairs, separated by commas');
+    try {
+      attributes[key] = decodeURIComponent(entry.slice(equals + 1).trim());
+    } catch {
+      throw new Error(`the value of ${key} is not percent-encoded correctly`);
+    }
+  }
+  return attributes;
 }
 
 /**

@@ -16,6 +16,7 @@ import { createLogger, createLogThrottle, type Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { createServer } from './server.js';
 import { StartupError } from './startup-error.js';
+import type { Tracing } from './tracing/setup.js';
 import { loadTrustedDocuments, type TrustedDocuments } from './trusted-documents.js';
 
 interface Database {
@@ -134,6 +135,7 @@ async function start(
   port: PortReservation,
   shutdown: { stopping: boolean },
   trustedDocuments: TrustedDocuments | undefined,
+  tracing: Tracing | undefined,
 ): Promise<Running> {
   const startup = watchStartSignals();
   let database: Database | undefined;
@@ -160,6 +162,7 @@ async function start(
         onUnsupported: (error) =>
           logger.error({ cause: failureCause(error) }, PREPARED_STATEMENTS_UNSUPPORTED),
       },
+      traceStatement: tracing?.traceStatement,
     });
     prisma = runtime;
     await assertRoleRespectsRls((sql) => runtime.$queryRawUnsafe<RoleFacts[]>(sql));
@@ -185,6 +188,7 @@ async function start(
       memberIdHashKey: database.memberIdHashKey,
       graphiqlToken: development?.token,
       trustedDocuments,
+      tracing,
     });
     const connections = trackConnections(server.http);
     await port.handOver(server.http);
@@ -203,7 +207,10 @@ async function start(
 async function main(): Promise<void> {
   const started = Date.now();
   const config = loadServerConfig();
-  const logger = createLogger(config);
+  const tracing = await loadTracing(config);
+  // With tracing on, a line written in a request or a delivery carries its trace id.
+  const logger = createLogger(config, undefined, tracing?.logFields);
+  tracing?.reportTo(logger);
   // Before any database work, like the port below: a manifest that does not validate fails the
   // start at once, naming its operation.
   const trustedDocuments = loadTrustedDocuments(config, schema);
@@ -216,6 +223,7 @@ async function main(): Promise<void> {
     port,
     shutdown,
     trustedDocuments,
+    tracing,
   );
   // Installed as soon as the start's own signal watch ends (same tick): the first SIGINT or SIGTERM drains, in three bounded steps that always end in an exit:
   // 1. HTTP: no new connections, /readyz 503, in-flight requests finish (SHUTDOWN_GRACE_MS) with
@@ -247,6 +255,8 @@ async function main(): Promise<void> {
       );
     }
     await server.close();
+    // The spans of the last requests, before the process ends.
+    await tracing?.shutdown();
     await database.embedded?.stop();
     logger.info('stopped');
     exitAfterLogs(logger, 0);
@@ -314,6 +324,16 @@ function printDevelopmentToken(
     `\nGraphiQL: ${url}${signedIn}\nHeaders for ${email} (valid 12 h; more with: ${dataDir}npm run --silent token -- --email <email>):\n` +
       `{ "Authorization": "Bearer ${token}" }\n\n`,
   );
+}
+
+/**
+ * Loaded only when configured (OTEL_EXPORTER_OTLP_ENDPOINT): off, not one module of OpenTelemetry
+ * is imported (tests/integration/tracing.test.ts starts the server with them unloadable).
+ */
+async function loadTracing(config: Config): Promise<Tracing | undefined> {
+  if (!config.tracing) return undefined;
+  const { startTracing } = await import('./tracing/setup.js');
+  return startTracing(config.tracing);
 }
 
 /**

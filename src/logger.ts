@@ -30,13 +30,17 @@ export type Logger = pino.Logger;
 /**
  * JSON lines on stdout, pretty-printed in development where pino-pretty (a dev dependency) is
  * installed. `destination` (tests) receives the JSON lines instead, in every environment.
+ * `fields`: what every line gets besides its own, computed as it is written (with tracing on, the
+ * trace id of the request or delivery the line is written in: src/tracing/setup.ts).
  */
 export function createLogger(
   config: Pick<Config, 'env' | 'logLevel'>,
   destination?: pino.DestinationStream,
+  fields?: () => object,
 ): Logger {
   const options: pino.LoggerOptions = {
     level: config.logLevel,
+    ...(fields ? { mixin: fields } : {}),
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: { err: serializeError },
     hooks: {

@@ -26,6 +26,7 @@ import { fanOutWithRedis, listenWithPostgres } from './realtime/fanout.js';
 import { ChangeFeed } from './realtime/feed.js';
 import { serveWebSockets } from './realtime/websocket.js';
 import { schema } from './schema/index.js';
+import type { Tracing } from './tracing/setup.js';
 import { loadTrustedDocuments, type TrustedDocuments } from './trusted-documents.js';
 
 export interface ServerDeps {
@@ -57,6 +58,8 @@ export interface ServerDeps {
    * Absent: loaded here from `config`.
    */
   trustedDocuments?: TrustedDocuments;
+  /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is (src/tracing/setup.ts): the request's spans. */
+  tracing?: Tracing;
 }
 
 export interface AppServer {
@@ -96,7 +99,10 @@ export function createServer(deps: ServerDeps): AppServer {
   // A mutation's payload rows are read by a compiled query: it needs the mutations' payloads.
   capturePayloads(schema);
   const plugins: [string, PipelinePlugin | false | Plugin][] = [
-    // First: it gives the request its id and times it.
+    // Outermost: the request's span holds everything, the request log's line included (which
+    // gets the trace id from it).
+    ['tracing', deps.tracing?.plugin ?? false],
+    // First of the rest: it gives the request its id and times it.
     ['requestLog', useRequestLog(logger)],
     ['healthChecks', useHealthChecks(readiness, state)],
     ['rootPage', useRootPage({ graphiql: config.graphiql })],
@@ -126,6 +132,7 @@ export function createServer(deps: ServerDeps): AppServer {
         statementTimeoutMs: config.statementTimeoutMs,
         changeFeed,
         fanout,
+        traceDeliveries: deps.tracing?.traceDeliveries,
       }),
     ],
     ['eventStream', useEventStream()],

@@ -25,7 +25,16 @@ export interface DatabaseOptions {
    * them, and they are now off for this pool (src/db/prepared.ts).
    */
   preparedStatements?: PreparedStatementOptions;
+  /**
+   * Tracing (src/tracing/statements.ts): sends one statement of a checked-out connection inside
+   * `send`, timed as a span; only those `statementCounter` counts. Unset (tracing off): statements
+   * are sent as they come.
+   */
+  traceStatement?: StatementTracer;
 }
+
+/** Runs `send`, the sending of the statement `sql`, and returns what it returns. */
+export type StatementTracer = <T>(sql: string, send: () => Promise<T>) => Promise<T>;
 
 const CONNECT_TIMEOUT_MS = 2_000;
 /**
@@ -131,7 +140,7 @@ export function createPrismaClient(options: DatabaseOptions): PrismaClient {
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
   });
   const prepared = new PreparedStatements(options.preparedStatements);
-  pool.on('connect', (client) => queueStatements(client, options.onStatement, prepared));
+  pool.on('connect', (client) => queueStatements(client, options, prepared));
   // The pool drops the broken connection and opens a new one on the next request; unhandled,
   // this event would end the process.
   pool.on('error', (error) => options.onIdleError?.(error));
@@ -176,7 +185,7 @@ export function setDeadline(
  */
 function queueStatements(
   client: pg.PoolClient,
-  onStatement: DatabaseOptions['onStatement'],
+  { onStatement, traceStatement }: Pick<DatabaseOptions, 'onStatement' | 'traceStatement'>,
   prepared: PreparedStatements,
 ): void {
   const send = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
@@ -195,12 +204,23 @@ function queueStatements(
     if (counter) counter.count++;
     // Callback-style calls (pool internals) are not queued: they return nothing to chain on.
     if (typeof args.at(-1) === 'function') return send(...args);
-    const result = previous.then(() =>
-      statements.send((...sent: unknown[]) => sendBeforeDeadline(client, send, sent), args),
+    const sendInTurn = () =>
+      statements.send((...sent: unknown[]) => sendBeforeDeadline(client, send, sent), args);
+    // Traced where counted: the statements sent on behalf of a request or a delivery, so that a
+    // request's trace holds as many as its log line counts (not the change feed's reads). Timed
+    // from its turn, not from its call: a sibling's statement ahead of it is not its time.
+    const result = previous.then(
+      traceStatement && counter ? () => traceStatement(statementText(args[0]), sendInTurn) : sendInTurn,
     );
     previous = result.catch(() => undefined);
     return result;
   };
+}
+
+/** A statement's SQL, whichever way it was passed (`query(text, …)` or `query({ text, … })`). */
+function statementText(first: unknown): string {
+  if (typeof first === 'string') return first;
+  return (first as { text?: string } | null)?.text ?? '';
 }
 
 function sendBeforeDeadline(

@@ -32,7 +32,18 @@ interface ExecutorOptions extends TenantTransactionOptions {
   compiledQueries: boolean;
   logger: Logger;
   changeFeed: ChangeFeed;
+  /**
+   * Tracing (src/tracing/operations.ts): called as a subscription's stream opens, inside its
+   * operation; what it returns wraps the resolution of each change. Unset: tracing is off.
+   */
+  traceDeliveries?: (args: ExecutionArgs) => DeliveryTracer;
 }
+
+/** Runs `resolve`, the resolution of the change `cursor` for a subscription, and returns its resolution. */
+export type DeliveryTracer = (
+  cursor: number,
+  resolve: () => Promise<SharedResolution>,
+) => Promise<SharedResolution>;
 
 /**
  * Executes every operation inside one transaction with the token's tenant set for RLS, loads the
@@ -126,7 +137,7 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
         const shareKey = sharedDeliveries.keyOf(args, viewer);
         const subscriber = { authId: claims?.authId ?? '', role: viewer.role };
         // The change resolved for this subscriber, with the roles of the key's users read meanwhile.
-        const resolve = (change: ChangeRow, authIds: string[]): Promise<SharedResolution> =>
+        const resolveChange = (change: ChangeRow, authIds: string[]): Promise<SharedResolution> =>
           inRequest(server, false, async (contextValue) => {
             const users =
               authIds.length === 0
@@ -139,6 +150,12 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
             const result = (await execute({ ...args, rootValue: change, contextValue })) as ExecutionResult;
             return { result, roles: new Map(users.map((user) => [user.auth_id, user.role])) };
           }).then((resolution) => ('result' in resolution ? resolution : { result: resolution }));
+        // Called here, in the subscription's operation: each resolution's span links back to it.
+        const traceDelivery = options.traceDeliveries?.(args);
+        const resolve = traceDelivery
+          ? (change: ChangeRow, authIds: string[]) =>
+              traceDelivery(change.cursor, () => resolveChange(change, authIds))
+          : resolveChange;
         return deliveries(source as AsyncIterable<ChangeRow>, {
           expiresAtMs: claims?.expiresAtMs ?? 0,
           signal: server.request.signal,

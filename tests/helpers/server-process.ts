@@ -11,6 +11,14 @@ export interface ServerProcess {
   url: string;
   /** Every log line so far, parsed. */
   lines: Record<string, unknown>[];
+  /**
+   * The first log line `matches` accepts, once it is written (a response can arrive before its
+   * request's line is read from the process's stdout); rejects after `timeoutMs`.
+   */
+  waitForLine(
+    matches: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** Resolves with the exit code (null: killed by a signal) and when it came, in ms since epoch. */
   exited: Promise<{ code: number | null; at: number }>;
   kill(): void;
@@ -41,6 +49,7 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   const child = spawnServer(databaseUrl, env, nodeFlags, program);
   const lines: Record<string, unknown>[] = [];
+  const lineWaiters = new Set<() => void>();
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -58,6 +67,7 @@ export async function startServerProcess(
       } catch {
         lines.push({ text: line });
       }
+      for (const waiter of lineWaiters) waiter();
     });
     void exited.then(({ code }) => reject(new Error(`server exited early (${code}): ${stderr}`)));
     // A server that never says it is ready is not left running behind the test.
@@ -70,6 +80,25 @@ export async function startServerProcess(
     child,
     url,
     lines,
+    waitForLine: (matches, timeoutMs = 5_000) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const line = lines.find(matches);
+          if (!line) return;
+          stopWaiting();
+          resolve(line);
+        };
+        const timer = setTimeout(() => {
+          stopWaiting();
+          reject(new Error(`no such log line within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const stopWaiting = () => {
+          clearTimeout(timer);
+          lineWaiters.delete(check);
+        };
+        lineWaiters.add(check);
+        check();
+      }),
     exited,
     heap: () =>
       new Promise((resolve) => {

@@ -24,6 +24,7 @@ export async function subscribeSse(
   token: string | null,
   document: string | Record<string, unknown>,
   variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
 ): Promise<SseSubscription> {
   const abort = new AbortController();
   const response = await fetch(url, {
@@ -32,6 +33,7 @@ export async function subscribeSse(
       accept: 'text/event-stream',
       'content-type': 'application/json',
       ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
     },
     body: JSON.stringify({
       ...(typeof document === 'string' ? { query: document } : document),
