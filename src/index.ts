@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import path from 'node:path';
 import { createTokenVerifier, type JwtKeySource, signToken } from './auth/jwt.js';
 import { type Config, DEFAULT_DATA_DIR, loadServerConfig } from './config.js';
@@ -112,6 +113,31 @@ function watchStartSignals(): StartSignals {
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
+/** The ports bound before the start: the server's, and METRICS_PORT's when set. */
+interface Ports {
+  port: PortReservation;
+  metricsPort: PortReservation | undefined;
+}
+
+async function reservePorts(config: Config): Promise<Ports> {
+  const port = await reservePort(config.host, config.port);
+  if (config.metrics.port === undefined) return { port, metricsPort: undefined };
+  try {
+    return { port, metricsPort: await reservePort(config.host, config.metrics.port, 'METRICS_PORT') };
+  } catch (error) {
+    await port.release();
+    throw error;
+  }
+}
+
+/** A listener closed with its connections: a scraper's keep-alive connection would hold it open. */
+async function closeListener(http: Server | undefined): Promise<void> {
+  if (!http?.listening) return;
+  const closed = new Promise((resolve) => http.close(resolve));
+  http.closeAllConnections();
+  await closed;
+}
+
 /** What a start brought up, for the shutdown to take down. */
 interface Running {
   database: Database;
@@ -129,9 +155,10 @@ interface Running {
 async function start(
   config: Config,
   logger: Logger,
-  port: PortReservation,
+  ports: Ports,
   shutdown: { stopping: boolean },
 ): Promise<Running> {
+  const { port, metricsPort } = ports;
   const startup = watchStartSignals();
   let database: Database | undefined;
   let prisma: PrismaClient | undefined;
@@ -184,12 +211,14 @@ async function start(
     });
     const connections = trackConnections(server.http);
     await port.handOver(server.http);
+    if (metricsPort && server.metricsHttp) await metricsPort.handOver(server.metricsHttp);
     return { database, prisma, server, connections, development };
   } catch (error) {
     shutdown.stopping = true;
     if (prisma) await closeDatabase(prisma, { waitMs: 1_000 });
     await database?.embedded?.stop();
     await port.release();
+    await metricsPort?.release();
     throw startup.explain(error);
   } finally {
     startup.end();
@@ -201,9 +230,10 @@ async function main(): Promise<void> {
   const config = loadServerConfig();
   const logger = createLogger(config);
   // Before any database work: a port in use fails the start at once.
-  const port = await reservePort(config.host, config.port);
+  const ports = await reservePorts(config);
+  const { port, metricsPort } = ports;
   const shutdown = { stopping: false };
-  const { database, prisma, server, connections, development } = await start(config, logger, port, shutdown);
+  const { database, prisma, server, connections, development } = await start(config, logger, ports, shutdown);
   // Installed as soon as the start's own signal watch ends (same tick): the first SIGINT or SIGTERM drains, in three bounded steps that always end in an exit:
   // 1. HTTP: no new connections, /readyz 503, in-flight requests finish (SHUTDOWN_GRACE_MS) with
   //    `Connection: close`; after the grace, the connections still open are closed.
@@ -233,6 +263,8 @@ async function main(): Promise<void> {
         'shutdown deadline over: cancelled and rolled back the transactions still open',
       );
     }
+    // Open until now: a scrape during the drain sees it.
+    await closeListener(server.metricsHttp);
     await server.close();
     await database.embedded?.stop();
     logger.info('stopped');
@@ -249,8 +281,11 @@ async function main(): Promise<void> {
     // shutdown ends on its own timers anyway.
     process.on(signal, () => void stop(signal));
   }
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port.port}/graphql`;
-  logger.info({ url, ms: Date.now() - started }, 'ready');
+  const origin = (listening: PortReservation) =>
+    `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${listening.port}`;
+  const url = `${origin(port)}/graphql`;
+  const metricsUrl = metricsPort && `${origin(metricsPort)}/metrics`;
+  logger.info({ url, metricsUrl, ms: Date.now() - started }, 'ready');
   if (database.embedded) printDevelopmentToken(url, config, development);
 }
 
