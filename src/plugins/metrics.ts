@@ -75,7 +75,7 @@ interface OperationLabels {
 
 const NOT_PARSED: OperationLabels = { operationName: OTHER_OPERATION, operationType: 'unknown' };
 
-/** What each label of the pipeline's hooks may hold beside the request's own context. */
+/** The context the hooks see: the request's (src/context.ts), with yoga's parameters once read. */
 type MetricsContext = ServerContext & { params?: { operationName?: unknown } };
 
 export function createMetrics(options: MetricsOptions): Metrics {
