@@ -69,11 +69,11 @@ export function knownOperationNames(documents: Iterable<string>): Set<string> {
 }
 
 interface OperationLabels {
-  operationName: string;
-  operationType: string;
+  operation_name: string;
+  operation_type: string;
 }
 
-const NOT_PARSED: OperationLabels = { operationName: OTHER_OPERATION, operationType: 'unknown' };
+const NOT_PARSED: OperationLabels = { operation_name: OTHER_OPERATION, operation_type: 'unknown' };
 
 /** The context the hooks see: the request's (src/context.ts), with yoga's parameters once read. */
 type MetricsContext = ServerContext & { params?: { operationName?: unknown } };
@@ -91,8 +91,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     if (!operation) return NOT_PARSED;
     const name = operation.name?.value;
     return {
-      operationName: name !== undefined && options.operationNames.has(name) ? name : OTHER_OPERATION,
-      operationType: operation.operation,
+      operation_name: name !== undefined && options.operationNames.has(name) ? name : OTHER_OPERATION,
+      operation_type: operation.operation,
     };
   };
   const labelsFor = (context: MetricsContext, document?: DocumentNode): OperationLabels => {
@@ -103,23 +103,23 @@ export function createMetrics(options: MetricsOptions): Metrics {
     return labels;
   };
   const phaseHistogram = <Phase extends 'parse' | 'validate'>(phase: Phase, help: string) =>
-    createHistogram<Phase, 'operationName' | 'operationType'>({
+    createHistogram<Phase, 'operation_name' | 'operation_type'>({
       registry,
       histogram: {
         name: `graphql_envelop_phase_${phase}`,
         help,
-        labelNames: ['operationName', 'operationType'],
+        labelNames: ['operation_name', 'operation_type'],
         buckets: DURATION_BUCKETS,
       },
       fillLabelsFn: (params, context: MetricsContext) => labelsFor(context, params.document),
       phases: [phase],
     });
-  const executeHistogram = createHistogram<'execute', 'operationName' | 'operationType' | 'engine'>({
+  const executeHistogram = createHistogram<'execute', 'operation_name' | 'operation_type' | 'engine'>({
     registry,
     histogram: {
       name: 'graphql_envelop_phase_execute',
       help: 'Time spent executing a query or mutation (s), by engine: compiled, compiled_payload, resolvers',
-      labelNames: ['operationName', 'operationType', 'engine'],
+      labelNames: ['operation_name', 'operation_type', 'engine'],
       buckets: DURATION_BUCKETS,
     },
     fillLabelsFn: (params, context: MetricsContext) => ({
@@ -190,7 +190,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
           const { execution, statementCount } = context;
           if (statementCount !== undefined) own.statements.observe(labels, statementCount);
           if (execution?.fallback)
-            own.fallbacks.inc({ operationName: labels.operationName, cause: execution.fallback });
+            own.fallbacks.inc({ operation_name: labels.operation_name, cause: execution.fallback });
         },
       };
     },
@@ -220,7 +220,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       if (started === undefined) return;
       const labels = labelsByRequest.get(request) ?? NOT_PARSED;
       own.requests.observe(
-        { ...labels, statusCode: String(response.status) },
+        { ...labels, status_code: String(response.status) },
         (performance.now() - started) / 1000,
       );
     },
@@ -259,27 +259,27 @@ function ownMetrics(registry: Registry, options: MetricsOptions) {
   const requests = new Histogram({
     name: 'graphql_http_request_duration_seconds',
     help: 'GraphQL requests over HTTP, from arrival to the response (an SSE subscription: until its stream opened), by status',
-    labelNames: ['operationName', 'operationType', 'statusCode'],
+    labelNames: ['operation_name', 'operation_type', 'status_code'],
     buckets: DURATION_BUCKETS,
     registers,
   });
   const errors = new Counter({
     name: 'graphql_errors_total',
     help: 'Errors sent to clients, by extensions.code after masking (none: an error without a code)',
-    labelNames: ['operationName', 'operationType', 'code'],
+    labelNames: ['operation_name', 'operation_type', 'code'],
     registers,
   });
   const statements = new Histogram({
     name: 'graphql_sql_statements',
     help: "SQL statements of a request's transaction (BEGIN and COMMIT included); a subscription's: its opening",
-    labelNames: ['operationName', 'operationType'],
+    labelNames: ['operation_name', 'operation_type'],
     buckets: STATEMENT_BUCKETS,
     registers,
   });
   const fallbacks = new Counter({
     name: 'graphql_compiled_fallbacks_total',
     help: 'Queries (or mutation payload reads) the SQL compiler left to the resolvers, by cause',
-    labelNames: ['operationName', 'cause'],
+    labelNames: ['operation_name', 'cause'],
     registers,
   });
   const gauge = (name: string, help: string, read: () => number) =>

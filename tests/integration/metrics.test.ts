@@ -144,9 +144,9 @@ test('a compiled query, an interpreted one and a mutation: requests, phases, eng
   );
   const after = await scrape();
 
-  const caseList = { operationName: 'CaseList', operationType: 'query' };
+  const caseList = { operation_name: 'CaseList', operation_type: 'query' };
   const requests = 'graphql_http_request_duration_seconds';
-  expect(moved(before, after, requests, { ...caseList, statusCode: '200' })).toBe(1);
+  expect(moved(before, after, requests, { ...caseList, status_code: '200' })).toBe(1);
   expect(moved(before, after, 'graphql_envelop_phase_parse', caseList)).toBe(1);
   expect(moved(before, after, 'graphql_envelop_phase_validate', caseList)).toBe(1);
   expect(moved(before, after, 'graphql_envelop_phase_execute', { ...caseList, engine: 'compiled' })).toBe(1);
@@ -159,21 +159,21 @@ test('a compiled query, an interpreted one and a mutation: requests, phases, eng
       total(before, 'graphql_sql_statements', caseList, 'sum'),
   ).toBe(caseListStatements);
 
-  const dashboard = { operationName: 'Dashboard', operationType: 'query' };
-  expect(moved(before, after, requests, { ...dashboard, statusCode: '200' })).toBe(1);
+  const dashboard = { operation_name: 'Dashboard', operation_type: 'query' };
+  expect(moved(before, after, requests, { ...dashboard, status_code: '200' })).toBe(1);
   expect(moved(before, after, 'graphql_envelop_phase_execute', { ...dashboard, engine: 'resolvers' })).toBe(
     1,
   );
   expect(
     moved(before, after, 'graphql_compiled_fallbacks_total', {
-      operationName: 'Dashboard',
+      operation_name: 'Dashboard',
       cause: 'untranslatable',
     }),
   ).toBe(1);
 
   // The mutation by its resolvers, its payload's task read by a compiled statement.
-  const createTask = { operationName: 'CreateTask', operationType: 'mutation' };
-  expect(moved(before, after, requests, { ...createTask, statusCode: '200' })).toBe(1);
+  const createTask = { operation_name: 'CreateTask', operation_type: 'mutation' };
+  expect(moved(before, after, requests, { ...createTask, status_code: '200' })).toBe(1);
   expect(
     moved(before, after, 'graphql_envelop_phase_execute', { ...createTask, engine: 'compiled_payload' }),
   ).toBe(1);
@@ -201,20 +201,20 @@ test('errors by the code clients see, whatever refused the request, each request
   expect((await post({ query: '{ cases(' })).errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
   const after = await scrape();
 
-  const caseList = { operationName: 'CaseList', operationType: 'query' };
+  const caseList = { operation_name: 'CaseList', operation_type: 'query' };
   expect(moved(before, after, 'graphql_errors_total', { ...caseList, code: 'BAD_USER_INPUT' })).toBe(1);
   expect(
     moved(before, after, 'graphql_compiled_fallbacks_total', {
-      operationName: 'CaseList',
+      operation_name: 'CaseList',
       cause: 'arguments',
     }),
   ).toBe(1);
   expect(moved(before, after, 'graphql_http_request_duration_seconds', caseList)).toBe(1);
-  const unparsed = { operationName: OTHER_OPERATION, operationType: 'unknown' };
+  const unparsed = { operation_name: OTHER_OPERATION, operation_type: 'unknown' };
   expect(moved(before, after, 'graphql_errors_total', { ...unparsed, code: 'UNAUTHENTICATED' })).toBe(1);
   expect(moved(before, after, 'graphql_errors_total', { ...unparsed, code: 'GRAPHQL_PARSE_FAILED' })).toBe(1);
   expect(
-    moved(before, after, 'graphql_http_request_duration_seconds', { ...unparsed, statusCode: '401' }),
+    moved(before, after, 'graphql_http_request_duration_seconds', { ...unparsed, status_code: '401' }),
   ).toBe(1);
   expect(moved(before, after, 'graphql_errors_total')).toBe(3);
 });
@@ -227,12 +227,12 @@ test('an unknown operation is labelled other; no label holds a name, token or va
   const after = await scrape();
   expect(
     moved(before, after, 'graphql_envelop_phase_execute', {
-      operationName: OTHER_OPERATION,
-      operationType: 'query',
+      operation_name: OTHER_OPERATION,
+      operation_type: 'query',
     }),
   ).toBe(1);
   expect(
-    moved(before, after, 'graphql_http_request_duration_seconds', { operationName: OTHER_OPERATION }),
+    moved(before, after, 'graphql_http_request_duration_seconds', { operation_name: OTHER_OPERATION }),
   ).toBe(2);
 
   const known = knownOperationNames(exampleTabs().map((tab) => tab.query));
@@ -242,10 +242,9 @@ test('an unknown operation is labelled other; no label holds a name, token or va
   }
   for (const name of Object.keys(after.metrics)) {
     for (const sample of series(after, name)) {
-      const { operationName, operationType, code } = sample.labels;
-      if (operationName !== undefined) expect([...known, OTHER_OPERATION]).toContain(operationName);
-      if (operationType !== undefined)
-        expect(['query', 'mutation', 'subscription', 'unknown']).toContain(operationType);
+      const { operation_name: name, operation_type: type, code } = sample.labels;
+      if (name !== undefined) expect([...known, OTHER_OPERATION]).toContain(name);
+      if (type !== undefined) expect(['query', 'mutation', 'subscription', 'unknown']).toContain(type);
       if (code !== undefined) expect(code).toMatch(/^([A-Z_]+|none)$/);
     }
   }
@@ -281,9 +280,9 @@ test('subscriptions over SSE and over graphql-ws are requests, open while they l
   await sse.waitFor(1);
   await until(async () => wsResults.length > 0, 'the graphql-ws subscription delivered');
   const during = await scrape();
-  const subscription = { operationName: 'WorkQueueChanges', operationType: 'subscription' };
+  const subscription = { operation_name: 'WorkQueueChanges', operation_type: 'subscription' };
   expect(
-    moved(before, during, 'graphql_http_request_duration_seconds', { ...subscription, statusCode: '200' }),
+    moved(before, during, 'graphql_http_request_duration_seconds', { ...subscription, status_code: '200' }),
   ).toBe(2);
   expect(moved(before, during, 'graphql_sql_statements', subscription)).toBe(2);
   expect(moved(before, during, 'graphql_errors_total')).toBe(0);
@@ -350,11 +349,12 @@ test('METRICS_PORT: its own listener on HOST, /metrics only and no token; the se
     });
     const scraped = await scrape(ready.metricsUrl, null);
     expect(
-      total(scraped, 'graphql_http_request_duration_seconds', { operationName: 'Me', statusCode: '200' }),
+      total(scraped, 'graphql_http_request_duration_seconds', { operation_name: 'Me', status_code: '200' }),
     ).toBe(1);
     expect((await fetch(ready.metricsUrl.replace('/metrics', '/graphql'))).status).toBe(404);
     await server.stop();
     expect((await server.exited).code).toBe(0);
+    expect(server.lines.some((line) => line.msg === 'stopped')).toBe(true);
     await expect(fetch(ready.metricsUrl)).rejects.toThrow();
   } finally {
     server.kill();
