@@ -175,11 +175,23 @@ const envSchema = z.object({
     blankToUndefined,
     z.coerce.number({ message: 'must be a number from 0 to 1' }).min(0).max(1).default(1),
   ),
+  // Prometheus metrics at /metrics (docs/operations.md, "Metrics"): with neither set, none are
+  // collected. The token is a secret of the scraper's, not a user's JWT.
+  METRICS_TOKEN: optionalString.refine((v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 16, {
+    message: 'must be at least 16 bytes',
+  }),
+  METRICS_PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).optional()),
 });
+
+/** PORT=0 and METRICS_PORT=0 each pick a free port of their own; any other port is one listener's. */
+function portsDiffer(env: z.output<typeof envSchema>, ctx: z.RefinementCtx): void {
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT)
+    ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT' });
+}
 
 const KEY_SOURCES = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'] as const;
 
-const configSchema = envSchema.transform((env) => ({
+const configSchema = envSchema.superRefine(portsDiffer).transform((env) => ({
   env: env.NODE_ENV,
   host: env.HOST,
   port: env.PORT,
@@ -229,6 +241,12 @@ const configSchema = envSchema.transform((env) => ({
   maxConnections: env.MAX_CONNECTIONS,
   /** Unset: tracing is off (no OTLP endpoint, or OTEL_SDK_DISABLED=true). */
   tracing: tracingConfig(env),
+  metrics: {
+    /** METRICS_TOKEN: /metrics on the main port, for this bearer token only. */
+    token: env.METRICS_TOKEN,
+    /** METRICS_PORT: a listener of its own, on HOST, serving only /metrics, without a token. */
+    port: env.METRICS_PORT,
+  },
 }));
 
 /** What src/tracing/setup.ts needs: where spans go, the service's name, which requests are sampled. */

@@ -43,6 +43,20 @@ export interface ServerContext {
   viewer?: Viewer;
   /** useTenantExecutor: SQL statements sent for this request so far, transaction included. */
   statementCount?: number;
+  /** useTenantExecutor: how it ran the query or mutation, once it ran (what the metrics report). */
+  execution?: ExecutionOutcome;
+}
+
+/** How an operation ran (src/plugins/executor.ts, src/compiled). */
+export interface ExecutionOutcome {
+  /**
+   * `compiled`: one SQL statement answered the query; `compiled_payload`: a mutation ran by its
+   * resolvers and its payload's rows were read by a compiled statement; `resolvers`: the
+   * resolvers alone (COMPILED_QUERIES off, a mutation, or a query the compiler left to them).
+   */
+  engine: 'compiled' | 'compiled_payload' | 'resolvers';
+  /** Why the compiler left the query (or the payload's read) to the resolvers: src/compiled's `CompiledFallback`. */
+  fallback?: 'untranslatable' | 'arguments' | 'variables' | 'row';
 }
 
 /** A plugin of the pipeline (src/server.ts): its hooks see the request's context as `ServerContext`. */

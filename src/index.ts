@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import path from 'node:path';
 import { createTokenVerifier, type JwtKeySource, signToken } from './auth/jwt.js';
 import { type Config, DEFAULT_DATA_DIR, loadServerConfig } from './config.js';
@@ -115,6 +116,31 @@ function watchStartSignals(): StartSignals {
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
+/** The ports bound before the start: the server's, and METRICS_PORT's when set. */
+interface Ports {
+  port: PortReservation;
+  metricsPort: PortReservation | undefined;
+}
+
+async function reservePorts(config: Config): Promise<Ports> {
+  const port = await reservePort(config.host, config.port);
+  if (config.metrics.port === undefined) return { port, metricsPort: undefined };
+  try {
+    return { port, metricsPort: await reservePort(config.host, config.metrics.port, 'METRICS_PORT') };
+  } catch (error) {
+    await port.release();
+    throw error;
+  }
+}
+
+/** A listener closed with its connections: a scraper's keep-alive connection would hold it open. */
+async function closeListener(http: Server | undefined): Promise<void> {
+  if (!http?.listening) return;
+  const closed = new Promise((resolve) => http.close(resolve));
+  http.closeAllConnections();
+  await closed;
+}
+
 /** What a start brought up, for the shutdown to take down. */
 interface Running {
   database: Database;
@@ -132,11 +158,12 @@ interface Running {
 async function start(
   config: Config,
   logger: Logger,
-  port: PortReservation,
+  ports: Ports,
   shutdown: { stopping: boolean },
   trustedDocuments: TrustedDocuments | undefined,
   tracing: Tracing | undefined,
 ): Promise<Running> {
+  const { port, metricsPort } = ports;
   const startup = watchStartSignals();
   let database: Database | undefined;
   let prisma: PrismaClient | undefined;
@@ -192,12 +219,14 @@ async function start(
     });
     const connections = trackConnections(server.http);
     await port.handOver(server.http);
+    if (metricsPort && server.metricsHttp) await metricsPort.handOver(server.metricsHttp);
     return { database, prisma, server, connections, development };
   } catch (error) {
     shutdown.stopping = true;
     if (prisma) await closeDatabase(prisma, { waitMs: 1_000 });
     await database?.embedded?.stop();
     await port.release();
+    await metricsPort?.release();
     throw startup.explain(error);
   } finally {
     startup.end();
@@ -215,12 +244,13 @@ async function main(): Promise<void> {
   // start at once, naming its operation.
   const trustedDocuments = loadTrustedDocuments(config, schema);
   // Before any database work: a port in use fails the start at once.
-  const port = await reservePort(config.host, config.port);
+  const ports = await reservePorts(config);
+  const { port, metricsPort } = ports;
   const shutdown = { stopping: false };
   const { database, prisma, server, connections, development } = await start(
     config,
     logger,
-    port,
+    ports,
     shutdown,
     trustedDocuments,
     tracing,
@@ -254,6 +284,8 @@ async function main(): Promise<void> {
         'shutdown deadline over: cancelled and rolled back the transactions still open',
       );
     }
+    // Open until now: a scrape during the drain sees it.
+    await closeListener(server.metricsHttp);
     await server.close();
     // The spans of the last requests, before the process ends.
     await tracing?.shutdown();
@@ -272,8 +304,11 @@ async function main(): Promise<void> {
     // shutdown ends on its own timers anyway.
     process.on(signal, () => void stop(signal));
   }
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port.port}/graphql`;
-  logger.info({ url, ms: Date.now() - started }, 'ready');
+  const origin = (listening: PortReservation) =>
+    `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${listening.port}`;
+  const url = `${origin(port)}/graphql`;
+  const metricsUrl = metricsPort && `${origin(metricsPort)}/metrics`;
+  logger.info({ url, metricsUrl, ms: Date.now() - started }, 'ready');
   if (database.embedded) printDevelopmentToken(url, config, development);
 }
 

@@ -16,12 +16,15 @@ export interface PortReservation {
   release(): Promise<void>;
 }
 
-export async function reservePort(host: string, port: number): Promise<PortReservation> {
+/** `variable`: the setting that chose the port, named in the error when it cannot be bound. */
+export async function reservePort(host: string, port: number, variable = 'PORT'): Promise<PortReservation> {
   // Until the HTTP server takes over, a connection is closed at once: the server is not ready,
   // and a client waiting on an accepted connection nobody answers would hang.
   const placeholder = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
-    placeholder.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, host, port)));
+    placeholder.once('error', (error: NodeJS.ErrnoException) =>
+      reject(listenFailure(error, host, port, variable)),
+    );
     placeholder.listen(port, host, resolve);
   });
   return {
@@ -39,15 +42,15 @@ export async function reservePort(host: string, port: number): Promise<PortReser
   };
 }
 
-function listenFailure(error: NodeJS.ErrnoException, host: string, port: number): Error {
+function listenFailure(error: NodeJS.ErrnoException, host: string, port: number, variable: string): Error {
   switch (error.code) {
     case 'EADDRINUSE':
       return new StartupError(
-        `Port ${port} on ${host} is in use by another process: stop it, or set PORT to a free port (e.g. PORT=${port + 1})`,
+        `Port ${port} on ${host} is in use by another process: stop it, or set ${variable} to a free port (e.g. ${variable}=${port + 1})`,
       );
     case 'EACCES':
       return new StartupError(
-        `Port ${port} on ${host} needs privileges this process lacks: set PORT to 1024 or above`,
+        `Port ${port} on ${host} needs privileges this process lacks: set ${variable} to 1024 or above`,
       );
     case 'EADDRNOTAVAIL':
       return new StartupError(

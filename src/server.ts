@@ -4,6 +4,7 @@ import type { TokenVerifier } from './auth/jwt.js';
 import { capturePayloads } from './compiled/payloads.js';
 import type { Config } from './config.js';
 import type { PipelinePlugin, ServerContext } from './context.js';
+import { poolOf } from './db/client.js';
 import { createReadinessCheck, type ReadinessCheck } from './db/readiness.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { exampleTabs, graphiqlOptions } from './graphiql.js';
@@ -16,6 +17,7 @@ import { useEventStream } from './plugins/event-stream.js';
 import { useTenantExecutor } from './plugins/executor.js';
 import { renderGraphiQLPage, useGraphiQLAssets } from './plugins/graphiql-page.js';
 import { useBodyLimit, useDocumentSizeLimit, useOperationLimits, useParseLimits } from './plugins/limits.js';
+import { createMetrics, knownOperationNames, type Metrics } from './plugins/metrics.js';
 import { useRequestLog } from './plugins/request-log.js';
 import { useParamsCheck } from './plugins/request-params.js';
 import { useRootPage } from './plugins/root-page.js';
@@ -68,6 +70,11 @@ export interface AppServer {
   /** The change feed of Subscription.changes on this instance. */
   changeFeed: ChangeFeed;
   /**
+   * METRICS_PORT's server, not listening (src/index.ts listens): GET /metrics only, no token.
+   * Unset without METRICS_PORT.
+   */
+  metricsHttp: Server | undefined;
+  /**
    * From now on `/readyz` answers 503 "shutting down", so load balancers stop sending requests,
    * and open subscriptions complete.
    */
@@ -98,6 +105,16 @@ export function createServer(deps: ServerDeps): AppServer {
     : listenWithPostgres(config.realtime.listenUrl ?? deps.databaseUrl, changeFeed, feedLogger);
   // A mutation's payload rows are read by a compiled query: it needs the mutations' payloads.
   capturePayloads(schema);
+  const examples = config.graphiql || metricsOn(config) ? exampleTabs() : [];
+  // None collected at all unless they can be read (METRICS_TOKEN or METRICS_PORT).
+  const metrics: Metrics | undefined = metricsOn(config)
+    ? createMetrics({
+        operationNames: knownOperationNames(examples.map((tab) => tab.query)),
+        token: config.metrics.token,
+        pool: poolOf(deps.prisma),
+        openSubscriptions: () => changeFeed.size,
+      })
+    : undefined;
   const plugins: [string, PipelinePlugin | false | Plugin][] = [
     // Outermost: the request's span holds everything, the request log's line included (which
     // gets the trace id from it).
@@ -139,8 +156,11 @@ export function createServer(deps: ServerDeps): AppServer {
     ['errorMasking', useErrorMasking(logger)],
     ['schemaPrivacy', !config.introspection && useSchemaPrivacy()],
     ['documentCache', documentCaches.plugin as PipelinePlugin],
+    // After errorMasking: it counts the error codes clients see. It answers /metrics in onRequest,
+    // before any plugin's onRequestParse (authentication's among them).
+    ['metrics', metrics?.plugin ?? false],
   ];
-  const tabs = config.graphiql ? exampleTabs() : [];
+  const tabs = config.graphiql ? examples : [];
   const token = config.env === 'production' ? undefined : deps.graphiqlToken;
   // A development server on HOST=0.0.0.0 must not hand its admin token to the whole network.
   const signedIn = (server: ServerContext | undefined) =>
@@ -165,6 +185,10 @@ export function createServer(deps: ServerDeps): AppServer {
     plugins: plugins.flatMap(([name, plugin]) => (plugin ? [observe(name, plugin) as Plugin] : [])),
   });
   const http = boundedHttpServer(yoga as unknown as RequestListener, config.maxConnections);
+  const metricsHttp =
+    metrics && config.metrics.port !== undefined
+      ? boundedHttpServer(metrics.listener, METRICS_MAX_CONNECTIONS)
+      : undefined;
   const websockets = serveWebSockets(http, {
     yoga,
     schema,
@@ -178,6 +202,7 @@ export function createServer(deps: ServerDeps): AppServer {
     yoga,
     http,
     changeFeed,
+    metricsHttp,
     drain: () => {
       state.draining = true;
       // Open subscriptions complete: their clients see an end, and resume elsewhere with `after`.
@@ -202,6 +227,13 @@ function logTrustedDocuments(logger: Logger, documents: TrustedDocuments, config
     );
   }
 }
+
+function metricsOn(config: Config): boolean {
+  return config.metrics.token !== undefined || config.metrics.port !== undefined;
+}
+
+/** Scrapers of METRICS_PORT: a few Prometheus servers, not the public. */
+const METRICS_MAX_CONNECTIONS = 16;
 
 /** Time the `complete` messages of a draining server's subscriptions get before their sockets close. */
 const WEBSOCKET_CLOSE_DELAY_MS = 200;

@@ -7,9 +7,17 @@ import {
   getOperationAST,
   Kind,
 } from 'graphql';
-import { executeCompiled, logFallback } from '../compiled/index.js';
+import { type CompiledFallback, executeCompiled, logFallback } from '../compiled/index.js';
 import { executeWithPayloadRead } from '../compiled/payloads.js';
-import type { Actor, Context, PipelinePlugin, RequestContext, ServerContext, Viewer } from '../context.js';
+import type {
+  Actor,
+  Context,
+  ExecutionOutcome,
+  PipelinePlugin,
+  RequestContext,
+  ServerContext,
+  Viewer,
+} from '../context.js';
 import { statementCounter } from '../db/client.js';
 import {
   type RequestTransaction,
@@ -99,24 +107,42 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
   };
   return {
     onExecute({ setExecuteFn, executeFn }) {
-      setExecuteFn((args) =>
-        inRequest(args.contextValue as ServerContext, isSoleMutation(args), async (contextValue) => {
+      setExecuteFn((args) => {
+        const server = args.contextValue as ServerContext;
+        return inRequest(server, isSoleMutation(args), async (contextValue) => {
+          const outcome: ExecutionOutcome = { engine: 'resolvers' };
+          server.execution = outcome;
           const resolve = () => executeFn({ ...args, contextValue });
-          const onFallback = logFallback(options.logger, contextValue.requestId);
-          const compiledRead = (read: ExecutionArgs) =>
-            executeCompiled(read, contextValue, () => executeFn(read), onFallback);
-          const result = (await (!options.compiledQueries
-            ? resolve()
-            : (executeCompiled(args, contextValue, resolve, onFallback) ??
-              executeWithPayloadRead(args, contextValue, executeFn, compiledRead) ??
-              resolve()))) as ExecutionResult;
+          const log = logFallback(options.logger, contextValue.requestId);
+          const onFallback = (fallback: CompiledFallback) => {
+            outcome.fallback = fallback.cause;
+            log(fallback);
+          };
+          let payloadCompiled = false;
+          const compiledRead = (read: ExecutionArgs) => {
+            const rows = executeCompiled(read, contextValue, () => executeFn(read), onFallback);
+            payloadCompiled = rows !== null;
+            return rows;
+          };
+          const compiled = options.compiledQueries
+            ? executeCompiled(args, contextValue, resolve, onFallback)
+            : null;
+          const withPayloadRead =
+            options.compiledQueries && !compiled
+              ? executeWithPayloadRead(args, contextValue, executeFn, compiledRead)
+              : null;
+          const result = (await (compiled ?? withPayloadRead ?? resolve())) as ExecutionResult;
+          // A statement that met a row it cannot render exactly left the answer to the resolvers.
+          if (outcome.fallback !== 'row') {
+            outcome.engine = compiled ? 'compiled' : payloadCompiled ? 'compiled_payload' : 'resolvers';
+          }
           // A mutation field's error that is not a union member nulls `data` (every result is
           // non-null): the client cannot know what was written, so nothing is kept, a
           // mutation before it in the same operation included.
           if (isMutation(args) && result.data == null) rollBackRequest();
           return result;
-        }),
-      );
+        });
+      });
     },
     // A subscription: its arguments are checked and its stream opened in one request transaction;
     // then each change is resolved in a transaction of its own, with the subscriber's tenant and

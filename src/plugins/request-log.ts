@@ -85,9 +85,11 @@ interface RequestLine {
   statementCount: number | undefined;
 }
 
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
 function writeRequestLine(logger: Logger, line: RequestLine): void {
-  // Probes hit these every few seconds; their successes would drown the rest.
-  const probe = (line.path === '/healthz' || line.path === '/readyz') && line.status === 200;
+  // Probes and scrapers hit these every few seconds; their successes would drown the rest.
+  const probe = PROBE_PATHS.has(line.path) && line.status === 200;
   const level = line.status >= 500 ? 'error' : probe ? 'debug' : 'info';
   logger[level](line, 'request');
 }

@@ -46,7 +46,11 @@ let caseId: string;
 
 beforeAll(async () => {
   app = await startTestApp({
-    env: { CORS_ORIGINS: 'http://app.example', GRAPHQL_INTROSPECTION: 'false' },
+    env: {
+      CORS_ORIGINS: 'http://app.example',
+      GRAPHQL_INTROSPECTION: 'false',
+      METRICS_TOKEN: 'pipeline-metrics-token',
+    },
     observePlugin: observe,
   });
   url = `${await listenLocally(app)}/graphql`;
@@ -90,7 +94,8 @@ test.each([
   expect(response.status).toBe(200);
   expect(JSON.parse(response.text).errors).toBeUndefined();
   expect(compiledStats.executed - before).toBe(compiled);
-  expect(pluginNames.size).toBeGreaterThanOrEqual(13);
+  expect(pluginNames.size).toBeGreaterThanOrEqual(14);
+  expect(pluginNames.has('metrics')).toBe(true);
   expect([...pluginNames].filter((name) => !applied.has(name))).toEqual([]);
 });
 

@@ -63,6 +63,11 @@ test.each([
   [{ MAX_TOKENS: '1.5' }, /^Invalid configuration: MAX_TOKENS: /],
   [{ MAX_QUERY_COST: '0' }, /^Invalid configuration: MAX_QUERY_COST: /],
   [{ MAX_BODY_BYTES: '1MB' }, /^Invalid configuration: MAX_BODY_BYTES: /],
+  [{ METRICS_TOKEN: 'short' }, /^Invalid configuration: METRICS_TOKEN: must be at least 16 bytes$/],
+  [{ METRICS_PORT: '9464x' }, /^Invalid configuration: METRICS_PORT: /],
+  [{ METRICS_PORT: '70000' }, /^Invalid configuration: METRICS_PORT: /],
+  [{ METRICS_PORT: '4000' }, /^Invalid configuration: METRICS_PORT: must differ from PORT$/],
+  [{ PORT: '8080', METRICS_PORT: '8080' }, /^Invalid configuration: METRICS_PORT: must differ from PORT$/],
   [
     { DATABASE_URL: 'postgresql://app@db/x', MEMBER_ID_HASH_KEY: 'y'.repeat(32) },
     /^Invalid configuration: JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: one is required with DATABASE_URL$/,
@@ -275,4 +280,13 @@ test('named prepared statements: 50 per connection by default, none when turned 
   expect(() => loadConfig({ DB_PREPARED_STATEMENTS_MAX: '-1' })).toThrow(
     /^Invalid configuration: DB_PREPARED_STATEMENTS_MAX: /,
   );
+});
+
+test('metrics are off unless METRICS_TOKEN or METRICS_PORT is set; port 0 picks a free port for each', () => {
+  expect(loadConfig({}).metrics).toEqual({ token: undefined, port: undefined });
+  expect(loadConfig({ METRICS_TOKEN: 't'.repeat(16), METRICS_PORT: '9464' }).metrics).toEqual({
+    token: 't'.repeat(16),
+    port: 9464,
+  });
+  expect(loadConfig({ PORT: '0', METRICS_PORT: '0' }).metrics.port).toBe(0);
 });
