@@ -150,7 +150,7 @@ const envSchema = z.object({
       ),
   ),
   // Tracing (docs/operations.md, "Tracing"): OpenTelemetry's own variables, as its specification
-  // names them. No endpoint: tracing is off, and none of OpenTelemetry is even loaded.
+  // names them. No endpoint: tracing is off, and none of OpenTelemetry's SDK is even loaded.
   OTEL_SDK_DISABLED: booleanFlag,
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),

@@ -1,10 +1,12 @@
 // Preloaded (`node --import ./tests/helpers/refuse-tracing-modules.mjs`) by tests/integration/
-// tracing.test.ts: every import or require of OpenTelemetry, or of Prisma's instrumentation,
-// fails. A server that starts and answers under it never loaded any of them.
+// tracing.test.ts: every import or require of OpenTelemetry's SDK and exporters, or of Prisma's
+// instrumentation, fails. A server that starts and answers under it never loaded any of them.
+// `@opentelemetry/api` alone stays loadable: prom-client (src/plugins/metrics.ts) imports it, and
+// without an SDK registered it is a facade whose every call does nothing.
 import Module, { register } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 
-const REFUSED = /^(@opentelemetry\/|@prisma\/instrumentation)/;
+const REFUSED = /^(@opentelemetry\/(?!api(\/|$))|@prisma\/instrumentation)/;
 const refused = (specifier) => new Error(`refused by refuse-tracing-modules.mjs: ${specifier}`);
 
 /** The ESM loader's resolve hook (it runs in the loader's own thread). */

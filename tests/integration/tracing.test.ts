@@ -331,7 +331,7 @@ test('a collector that cannot be reached fails no request: the server warns that
   }
 });
 
-test('off (no endpoint): the server runs with every module of OpenTelemetry unloadable', async () => {
+test('off (no endpoint): the server runs with every module of OpenTelemetry but its no-op API unloadable', async () => {
   // The guard itself: with an endpoint, the start fails on the first module it refuses.
   const refuse = ['--import', './tests/helpers/refuse-tracing-modules.mjs'];
   await expect(
