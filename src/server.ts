@@ -109,7 +109,11 @@ export function createServer(deps: ServerDeps): AppServer {
   // None collected at all unless they can be read (METRICS_TOKEN or METRICS_PORT).
   const metrics: Metrics | undefined = metricsOn(config)
     ? createMetrics({
-        operationNames: knownOperationNames(examples.map((tab) => tab.query)),
+        // Bounded: the operations of the examples and of the trusted documents, `other` for any other name.
+        operationNames: knownOperationNames([
+          ...examples.map((tab) => tab.query),
+          ...(trustedDocuments?.texts() ?? []),
+        ]),
         token: config.metrics.token,
         pool: poolOf(deps.prisma),
         openSubscriptions: () => changeFeed.size,

@@ -26,6 +26,8 @@ export interface TrustedDocuments {
   readonly size: number;
   /** The manifests' paths, as TRUSTED_DOCUMENTS gave them. */
   readonly paths: readonly string[];
+  /** Every document's text (the metrics' known operation names come from them). */
+  texts(): Iterable<string>;
 }
 
 /** A manifest that cannot be used: unreadable, not a manifest, or a document that no longer validates. */
@@ -85,7 +87,7 @@ export function loadTrustedDocuments(
     }
   }
   if (problems.length > 0) throw new TrustedDocumentsError(problems);
-  return { get: (id) => byId.get(id), size: byId.size, paths };
+  return { get: (id) => byId.get(id), size: byId.size, paths, texts: () => byId.values() };
 }
 
 /** The manifest's entries: a JSON object of ids to document texts. */

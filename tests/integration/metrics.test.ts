@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import { getMetricsFromIterator, type PromMetrics } from 'prom2javascript';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -12,7 +16,7 @@ import {
   MeDocument,
   WorkQueueChangesDocument,
 } from '../generated/graphql/graphql.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { subscribeSse } from '../helpers/sse.js';
 
@@ -32,8 +36,7 @@ let adminToken: string;
 
 beforeAll(async () => {
   app = await startTestApp({ env: { METRICS_TOKEN } });
-  await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(app.http.address() as AddressInfo).port}`;
+  base = await listenLocally(app);
   adminToken = await app.token(ADMIN);
 });
 afterAll(async () => {
@@ -247,6 +250,35 @@ test('an unknown operation is labelled other; no label holds a name, token or va
       if (type !== undefined) expect(['query', 'mutation', 'subscription', 'unknown']).toContain(type);
       if (code !== undefined) expect(code).toMatch(/^([A-Z_]+|none)$/);
     }
+  }
+});
+
+test("a trusted document's operation is a known name too (TRUSTED_DOCUMENTS)", async () => {
+  const text = 'query OlderClientMe { me { id } }';
+  const id = createHash('sha256').update(text).digest('hex');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'metrics-manifest-'));
+  const manifest = path.join(dir, 'older-client.json');
+  await writeFile(manifest, JSON.stringify({ [id]: text }));
+  const withManifest = await startTestApp({ env: { METRICS_TOKEN, TRUSTED_DOCUMENTS: manifest } });
+  try {
+    const origin = await listenLocally(withManifest);
+    const before = await scrape(`${origin}/metrics`);
+    const response = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ documentId: `sha256:${id}` }),
+    });
+    expect(response.status).toBe(200);
+    await response.text();
+    const after = await scrape(`${origin}/metrics`);
+    expect(
+      moved(before, after, 'graphql_http_request_duration_seconds', { operation_name: 'OlderClientMe' }),
+    ).toBe(1);
+  } finally {
+    withManifest.http.closeAllConnections();
+    await new Promise((resolve) => withManifest.http.close(resolve));
+    await withManifest.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
