@@ -37,6 +37,7 @@ export interface OperationsRun {
 
 export interface OperationsResult {
   runs: OperationsRun[];
+  parts: readonly OperationsPart[];
   scrapes: { count: number; bytes: number; failed: number };
   traces: { exports: number; bytes: number };
 }
@@ -72,15 +73,26 @@ function byDocumentId(request: HttpRequest, ids: Map<string, string>): HttpReque
   return { ...request, setupRequest: (defaults) => rewrite(setup(defaults)) };
 }
 
-/** The server's configuration with all three on. */
-export function operationsEnv(manifestFile: string, traceSinkUrl: string): Record<string, string> {
+/** What the "on" server turns on: all three unless --operations-parts names fewer. */
+export const OPERATIONS_PARTS = ['trusted', 'metrics', 'tracing'] as const;
+export type OperationsPart = (typeof OPERATIONS_PARTS)[number];
+
+/** The server's configuration with `parts` on. */
+export function operationsEnv(
+  manifestFile: string,
+  traceSinkUrl: string,
+  parts: readonly OperationsPart[] = OPERATIONS_PARTS,
+): Record<string, string> {
   return {
-    TRUSTED_DOCUMENTS: manifestFile,
-    TRUSTED_DOCUMENTS_ONLY: 'true',
-    METRICS_TOKEN,
-    OTEL_EXPORTER_OTLP_ENDPOINT: traceSinkUrl,
-    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-    OTEL_TRACES_SAMPLER_ARG: SAMPLE_RATIO,
+    ...(parts.includes('trusted') ? { TRUSTED_DOCUMENTS: manifestFile, TRUSTED_DOCUMENTS_ONLY: 'true' } : {}),
+    ...(parts.includes('metrics') ? { METRICS_TOKEN } : {}),
+    ...(parts.includes('tracing')
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: traceSinkUrl,
+          OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+          OTEL_TRACES_SAMPLER_ARG: SAMPLE_RATIO,
+        }
+      : {}),
   };
 }
 
@@ -132,6 +144,7 @@ export async function runOperations(options: {
   warmupS: number;
   connections: number;
   pool: number;
+  parts: readonly OperationsPart[];
   resultsDir: string;
   log: (line: string) => void;
 }): Promise<OperationsResult> {
@@ -162,8 +175,8 @@ export async function runOperations(options: {
     return server;
   };
   const off = await start('off', {});
-  const on = await start('on', operationsEnv(manifestFile, sink.url));
-  const scraper = scrapeMetrics(on.url);
+  const on = await start('on', operationsEnv(manifestFile, sink.url, options.parts));
+  const scraper = options.parts.includes('metrics') ? scrapeMetrics(on.url) : null;
   try {
     const runs: OperationsRun[] = [];
     for (const shape of options.shapes) {
@@ -172,7 +185,11 @@ export async function runOperations(options: {
       for (let round = 1; round <= options.rounds; round++) {
         for (const [name, server, requests] of [
           ['off', off, plain],
-          ['on', on, plain.map((request) => byDocumentId(request, ids))],
+          [
+            'on',
+            on,
+            options.parts.includes('trusted') ? plain.map((request) => byDocumentId(request, ids)) : plain,
+          ],
         ] as const) {
           const r = await runLoad({
             url: server.url,
@@ -192,9 +209,14 @@ export async function runOperations(options: {
       }
       runs.push(run);
     }
-    return { runs, scrapes: scraper.stats, traces: sink.stats };
+    return {
+      runs,
+      parts: options.parts,
+      scrapes: scraper?.stats ?? { count: 0, bytes: 0, failed: 0 },
+      traces: sink.stats,
+    };
   } finally {
-    scraper.stop();
+    scraper?.stop();
     await Promise.all([off.stop(), on.stop()]);
     await new Promise((resolve) => sink.server.close(resolve));
   }
@@ -227,10 +249,14 @@ export function operationsMarkdown(
       String(errors),
     ];
   });
+  const all = result.parts.length === OPERATIONS_PARTS.length;
   return [
-    '### Trusted documents, metrics and tracing: off vs on',
+    all
+      ? '### Trusted documents, metrics and tracing: off vs on'
+      : `### Only ${result.parts.join(' and ')}: off vs on`,
     '',
     `\`${options.command}\` on ${options.date.slice(0, 16).replace('T', ' ')} UTC. ${options.machine}.`,
+    all ? '' : `Only ${result.parts.join(', ')} of the three on in "on" below; the rest as described.`,
     `Two servers side by side (\`node ${SERVER_NODE_FLAGS.join(' ')} dist/index.js\`, NODE_ENV=production, as ` +
       `\`${BENCH_RUNTIME_LOGIN.user}\`): "off" as configured for the other tables; "on" with TRUSTED_DOCUMENTS ` +
       '(a manifest of the bench operations) and TRUSTED_DOCUMENTS_ONLY, each request sending `documentId` instead ' +

@@ -29,9 +29,12 @@
 //   --operations           instead of the shapes' table: each shape on a server with trusted
 //                          documents, metrics and tracing off and on one with all three on,
 //                          round by round (bench/operations.ts, section operations)
+//   --operations-parts a,b operations: only these on: trusted, metrics, tracing [all three]
+//                          (section operations-<parts>)
 // Environment: BENCH_DATABASE_URL, an owner URL (default: postgresql://postgres@127.0.0.1:5432/
 // bench_prior_auth, or an embedded PostgreSQL when nothing listens there or BENCH_EMBEDDED=1).
 import { DEFAULT_SCALE, MAX_CASES_PER_TENANT, type Scale } from './data.js';
+import { OPERATIONS_PARTS, type OperationsPart } from './operations.js';
 import { REALTIME_SETUPS, type RealtimeOptions, type RealtimeSetup } from './realtime.js';
 import { SHAPES, type Shape } from './shapes.js';
 
@@ -54,6 +57,8 @@ export interface Options {
   realtime: Omit<RealtimeOptions, 'pool'> | null;
   /** The shapes with trusted documents, metrics and tracing off vs on (bench/operations.ts). */
   operations: boolean;
+  /** Which of the three the "on" server turns on. */
+  parts: OperationsPart[];
 }
 
 export function parseArgs(argv: string[]): Options {
@@ -74,6 +79,7 @@ export function parseArgs(argv: string[]): Options {
     write: true,
     realtime: null,
     operations: false,
+    parts: [...OPERATIONS_PARTS],
   };
   const realtime: Omit<RealtimeOptions, 'pool'> = {
     subscribers: 1000,
@@ -93,6 +99,11 @@ export function parseArgs(argv: string[]): Options {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}: an integer ${min}..${max}`);
     return n;
+  };
+  const part = (value: string): OperationsPart => {
+    if (!(OPERATIONS_PARTS as readonly string[]).includes(value))
+      throw new Error(`unknown part ${value} (${OPERATIONS_PARTS.join(', ')})`);
+    return value as OperationsPart;
   };
   const shape = (value: string | undefined): Shape => {
     if (!SHAPES.includes(value as Shape)) throw new Error(`unknown shape ${value} (${SHAPES.join(', ')})`);
@@ -149,6 +160,10 @@ export function parseArgs(argv: string[]): Options {
         break;
       case '--operations':
         o.operations = true;
+        break;
+      case '--operations-parts':
+        o.operations = true;
+        o.parts = (next() ?? '').split(',').filter(Boolean).map(part);
         break;
       case '--realtime':
         wantsRealtime = true;

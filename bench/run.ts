@@ -26,7 +26,7 @@ import {
   soakSummary,
   statementList,
 } from './markdown.js';
-import { operationsMarkdown, runOperations } from './operations.js';
+import { OPERATIONS_PARTS, operationsMarkdown, runOperations } from './operations.js';
 import { type Options, parseArgs } from './options.js';
 import { rssMB, startServer } from './proc.js';
 import { summarizeProfile } from './profile.js';
@@ -175,7 +175,8 @@ async function benchOperations(
   });
   console.log(`\n${md}\n`);
   if (options.write) {
-    writeSection(DOC, 'operations', md);
+    const all = options.parts.length === OPERATIONS_PARTS.length;
+    writeSection(DOC, all ? 'operations' : `operations-${options.parts.join('-')}`, md);
     log(`wrote ${path.relative(ROOT, DOC)}`);
   }
 }
