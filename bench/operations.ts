@@ -250,18 +250,21 @@ export function operationsMarkdown(
     ];
   });
   const all = result.parts.length === OPERATIONS_PARTS.length;
+  const described: Record<OperationsPart, string> = {
+    trusted:
+      'TRUSTED_DOCUMENTS (a manifest of the bench operations) and TRUSTED_DOCUMENTS_ONLY, each request sending `documentId` instead of the text',
+    metrics: `METRICS_TOKEN with /metrics scraped every ${SCRAPE_MS / 1000} s`,
+    tracing: `OTLP/HTTP traces to a local receiver sampled at ${Number(SAMPLE_RATIO) * 100}% (parentbased_traceidratio)`,
+  };
   return [
     all
       ? '### Trusted documents, metrics and tracing: off vs on'
       : `### Only ${result.parts.join(' and ')}: off vs on`,
     '',
     `\`${options.command}\` on ${options.date.slice(0, 16).replace('T', ' ')} UTC. ${options.machine}.`,
-    all ? '' : `Only ${result.parts.join(', ')} of the three on in "on" below; the rest as described.`,
     `Two servers side by side (\`node ${SERVER_NODE_FLAGS.join(' ')} dist/index.js\`, NODE_ENV=production, as ` +
-      `\`${BENCH_RUNTIME_LOGIN.user}\`): "off" as configured for the other tables; "on" with TRUSTED_DOCUMENTS ` +
-      '(a manifest of the bench operations) and TRUSTED_DOCUMENTS_ONLY, each request sending `documentId` instead ' +
-      `of the text, METRICS_TOKEN with /metrics scraped every ${SCRAPE_MS / 1000} s, and OTLP/HTTP traces to a ` +
-      `local receiver sampled at ${Number(SAMPLE_RATIO) * 100}% (parentbased_traceidratio). Each round runs a shape on ` +
+      `\`${BENCH_RUNTIME_LOGIN.user}\`): "off" as configured for the other tables; "on" with ` +
+      `${result.parts.map((part) => described[part]).join('; ')}. Each round runs a shape on ` +
       `"off", then on "on"; medians of ${options.rounds} round(s) of ${options.durationS} s at ${options.connections} connections.`,
     '',
     table(
