@@ -12,6 +12,19 @@ export type Config = Readonly<z.infer<typeof configSchema>>;
 const blankToUndefined = (value: unknown) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 const optionalString = z.preprocess(blankToUndefined, z.string().optional());
+/** A comma-separated list, its items trimmed; unset or blank: empty. */
+const commaSeparated = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? '')
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    ),
+);
 const booleanFlag = z.preprocess(
   blankToUndefined,
   z
@@ -107,18 +120,7 @@ const envSchema = z.object({
   GRAPHIQL: booleanFlag,
   // Trusted documents (docs/operations.md, "Trusted documents"): manifests of the clients' operations,
   // comma-separated paths, so that two client versions can be live during a deploy.
-  TRUSTED_DOCUMENTS: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((value) =>
-        (value ?? '')
-          .split(',')
-          .map((path) => path.trim())
-          .filter(Boolean),
-      ),
-  ),
+  TRUSTED_DOCUMENTS: commaSeparated,
   TRUSTED_DOCUMENTS_ONLY: booleanFlag,
   // Abuse limits (API.md, "Abuse limits"); src/plugins/limits.ts says how each is counted.
   MAX_QUERY_DEPTH: positiveInt(12),
@@ -130,24 +132,12 @@ const envSchema = z.object({
   MAX_CONNECTIONS: positiveInt(1_000),
   MAX_STRING_LITERAL_BYTES: positiveInt(8 * 1024),
   // Browser origins allowed to call the API (CORS), comma-separated; none: CORS is off.
-  CORS_ORIGINS: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((value) =>
-        (value ?? '')
-          .split(',')
-          .map((origin) => origin.trim())
-          .filter(Boolean),
-      )
-      .pipe(
-        z.array(
-          z.url({ protocol: /^https?$/ }).refine((origin) => new URL(origin).origin === origin, {
-            message: 'each origin must be scheme://host[:port], without a path',
-          }),
-        ),
-      ),
+  CORS_ORIGINS: commaSeparated.pipe(
+    z.array(
+      z.url({ protocol: /^https?$/ }).refine((origin) => new URL(origin).origin === origin, {
+        message: 'each origin must be scheme://host[:port], without a path',
+      }),
+    ),
   ),
   // Tracing (docs/operations.md, "Tracing"): OpenTelemetry's own variables, as its specification
   // names them. No endpoint: tracing is off, and none of OpenTelemetry's SDK is even loaded.

@@ -164,3 +164,12 @@ export async function listenLocally(server: { http: Server }): Promise<string> {
   if (typeof address !== 'object' || !address) throw new Error('not listening');
   return `http://127.0.0.1:${address.port}`;
 }
+
+/** A database of its own, migrated and seeded, for tests that run the server as a process. */
+export async function createSeededTestDatabase(): Promise<TestDatabase> {
+  const db = await createTestDatabase();
+  const owner = createPrismaClient({ url: db.ownerUrl, poolMax: 1 });
+  await seedDatabase(owner, { memberIdHashKey: TEST_MEMBER_ID_HASH_KEY });
+  await owner.$disconnect();
+  return db;
+}

@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { type AuditFail, serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';

@@ -1,10 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { createPrismaClient } from '../../src/db/client.js';
-import { seedDatabase, stableUuid } from '../../src/db/seed.js';
+import { stableUuid } from '../../src/db/seed.js';
 import { LISTEN_APPLICATION_NAME } from '../../src/realtime/fanout.js';
-import { TEST_MEMBER_ID_HASH_KEY } from '../helpers/app.js';
-import { createTestDatabase, query, type TestDatabase } from '../helpers/db.js';
+import { createSeededTestDatabase } from '../helpers/app.js';
+import { firstCaseId, query, type TestDatabase } from '../helpers/db.js';
 import {
   CHANGES,
   type ChangeResult,
@@ -29,16 +28,8 @@ const servers: ServerProcess[] = [];
 const open: SseSubscription[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  const owner = createPrismaClient({ url: db.ownerUrl, poolMax: 1 });
-  await seedDatabase(owner, { memberIdHashKey: TEST_MEMBER_ID_HASH_KEY });
-  await owner.$disconnect();
-  const [row] = await query<{ id: string }>(
-    db.ownerUrl,
-    'SELECT id FROM cases WHERE tenant_id = $1 LIMIT 1',
-    [stableUuid('tenant', 'test-clinic')],
-  );
-  caseId = Buffer.from(`Case:${row?.id}`).toString('base64');
+  db = await createSeededTestDatabase();
+  caseId = await firstCaseId(db.ownerUrl, stableUuid('tenant', 'test-clinic'));
 }, 60_000);
 afterEach(async () => {
   for (const subscription of open.splice(0)) subscription.close();

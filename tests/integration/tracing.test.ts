@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import WebSocket from 'ws';
-import { createPrismaClient } from '../../src/db/client.js';
-import { seedDatabase, stableUuid } from '../../src/db/seed.js';
+import { stableUuid } from '../../src/db/seed.js';
 import { hashMemberId } from '../../src/domain/member-id.js';
-import { TEST_MEMBER_ID_HASH_KEY } from '../helpers/app.js';
-import { createTestDatabase, query, type TestDatabase } from '../helpers/db.js';
+import { createSeededTestDatabase, TEST_MEMBER_ID_HASH_KEY } from '../helpers/app.js';
+import { firstCaseId, type TestDatabase } from '../helpers/db.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { CHANGES, CREATE_TASK, tokenFor } from '../helpers/realtime.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
@@ -36,16 +34,8 @@ const clients: Client[] = [];
 const streams: SseSubscription[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  const owner = createPrismaClient({ url: db.ownerUrl, poolMax: 1 });
-  await seedDatabase(owner, { memberIdHashKey: TEST_MEMBER_ID_HASH_KEY });
-  await owner.$disconnect();
-  const [row] = await query<{ id: string }>(
-    db.ownerUrl,
-    'SELECT id FROM cases WHERE tenant_id = $1 LIMIT 1',
-    [TENANT],
-  );
-  caseId = encodeGlobalID('Case', row?.id ?? '');
+  db = await createSeededTestDatabase();
+  caseId = await firstCaseId(db.ownerUrl, TENANT);
   receiver = await startOtlpReceiver();
   // Exported within 50 ms of their end rather than 5 s: the test waits for them.
   server = await startServerProcess(db.runtimeUrl, {
