@@ -153,7 +153,10 @@ test.skipIf(!CHROMIUM)(
     await page.locator('.graphiql-execute-button').click();
     // Yoga's GraphiQL subscribes over SSE (GET, the tab's Authorization header): the server holds it.
     await expect.poll(() => app.changeFeed.size, { timeout: 30_000 }).toBe(1);
-    expect(streams).toEqual([{ method: 'GET', status: 200, type: 'text/event-stream' }]);
+    // The browser sees the response's headers a moment after the server holds the subscription.
+    await expect
+      .poll(() => streams, { timeout: 30_000 })
+      .toEqual([{ method: 'GET', status: 200, type: 'text/event-stream' }]);
 
     // A mutation sent by the test, over HTTP, on a connection of its own.
     const title = `Created by the test at ${Date.now()}`;

@@ -39,7 +39,7 @@ const embedded = (env: Record<string, string> = {}) => ({ DATA_DIR: dataDir, ...
 /** The postmasters running on `dir`'s cluster, from /proc (no procps needed). */
 function postmastersOf(dir: string): number[] {
   const cluster = path.join(dir, 'pg');
-  return readdirSync('/proc')
+  const processes = readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {
       try {
@@ -50,6 +50,19 @@ function postmastersOf(dir: string): number[] {
       }
     })
     .map(Number);
+  // A backend the postmaster has just forked shows the postmaster's command line until it sets its
+  // own title: the postmasters are those whose parent is none of them.
+  return processes.filter((pid) => !processes.includes(parentOf(pid)));
+}
+
+/** Field 4 of /proc/<pid>/stat: the parent's pid (0 when the process ended meanwhile). */
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
 }
 
 /** Field 5 of /proc/<pid>/stat, after the command name in parentheses. */
