@@ -167,9 +167,12 @@ const envSchema = z.object({
   ),
   // Prometheus metrics at /metrics (docs/operations.md, "Metrics"): with neither set, none are
   // collected. The token is a secret of the scraper's, not a user's JWT.
-  METRICS_TOKEN: optionalString.refine((v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 16, {
-    message: 'must be at least 16 bytes',
-  }),
+  // Trimmed: a secret made from a file keeps its trailing newline, which no Authorization header can carry.
+  METRICS_TOKEN: optionalString
+    .transform((v) => v?.trim() || undefined)
+    .refine((v) => v === undefined || Buffer.byteLength(v, 'utf8') >= 16, {
+      message: 'must be at least 16 bytes',
+    }),
   METRICS_PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).optional()),
 });
 

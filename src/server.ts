@@ -105,15 +105,18 @@ export function createServer(deps: ServerDeps): AppServer {
     : listenWithPostgres(config.realtime.listenUrl ?? deps.databaseUrl, changeFeed, feedLogger);
   // A mutation's payload rows are read by a compiled query: it needs the mutations' payloads.
   capturePayloads(schema);
-  const examples = config.graphiql || metricsOn(config) ? exampleTabs() : [];
+  const examples = config.graphiql || metricsOn(config) || deps.tracing ? exampleTabs() : [];
+  // Bounded: the operations of the examples and of the trusted documents; metrics label any other
+  // name `other`, spans carry none.
+  const operationNames =
+    metricsOn(config) || deps.tracing
+      ? knownOperationNames([...examples.map((tab) => tab.query), ...(trustedDocuments?.texts() ?? [])])
+      : new Set<string>();
+  deps.tracing?.knowOperationNames(operationNames);
   // None collected at all unless they can be read (METRICS_TOKEN or METRICS_PORT).
   const metrics: Metrics | undefined = metricsOn(config)
     ? createMetrics({
-        // Bounded: the operations of the examples and of the trusted documents, `other` for any other name.
-        operationNames: knownOperationNames([
-          ...examples.map((tab) => tab.query),
-          ...(trustedDocuments?.texts() ?? []),
-        ]),
+        operationNames,
         token: config.metrics.token,
         pool: poolOf(deps.prisma),
         openSubscriptions: () => changeFeed.size,

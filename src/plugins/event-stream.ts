@@ -46,17 +46,29 @@ export function useEventStream(): PipelinePlugin {
   };
 }
 
-/** Whether an Accept header admits one of the streams yoga sends (no header admits anything). */
+/**
+ * Whether yoga will send a subscription to this Accept header: as SSE, in UTF-8, its only stream
+ * for a subscription (not multipart). The same reading as yoga's own choice of a result processor
+ * (graphql-yoga's result-processor/accept.js: no header accepts any type, a charset other than UTF-8
+ * drops its type, `q` is ignored), so that a subscription refused here is one yoga could not
+ * have sent, and one it sends was never refused.
+ */
 function acceptsStream(accept: string | null): boolean {
-  if (!accept) return true;
-  return accept.split(',').some((part) => {
-    const [type = '', ...parameters] = part.trim().toLowerCase().split(';');
-    const refused = parameters.some((parameter) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(parameter));
-    return !refused && STREAM_TYPES.has(type.trim());
-  });
+  return (accept || '*/*')
+    .replace(/\s/g, '')
+    .toLowerCase()
+    .split(',')
+    .some((part) => {
+      const [type = '', ...parameters] = part.split(';');
+      const charset = parameters.find((parameter) => parameter.includes('charset=')) ?? 'charset=utf-8';
+      const [main, sub] = type.split('/');
+      return (
+        charset === 'charset=utf-8' &&
+        (main === '*' || main === 'text') &&
+        (sub === '*' || sub === 'event-stream')
+      );
+    });
 }
-
-const STREAM_TYPES = new Set(['text/event-stream', 'multipart/mixed', 'text/*', 'multipart/*', '*/*']);
 
 /** A comment every 12 s keeps proxies from closing an idle stream (300 ms in tests, as yoga's). */
 const HEARTBEAT_MS = process.env.NODE_ENV === 'test' ? 300 : 12_000;

@@ -11,7 +11,12 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { type ExecutionArgs, type ExecutionResult, getOperationAST } from 'graphql';
+import {
+  type ExecutionArgs,
+  type ExecutionResult,
+  getOperationAST,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { PipelinePlugin } from '../context.js';
 import type { DeliveryTracer } from '../plugins/executor.js';
 
@@ -40,6 +45,12 @@ export interface OperationTracing {
   plugin: PipelinePlugin;
   /** For the executor: each change a subscription delivers, in a span of its own trace. */
   traceDeliveries(args: ExecutionArgs): DeliveryTracer;
+  /**
+   * The operation names spans may carry (the examples' and the trusted documents', as the
+   * metrics' labels): any other is the client's free text, of any length and number, and a span
+   * shows only the operation's type.
+   */
+  knowOperationNames(names: ReadonlySet<string>): void;
 }
 
 /**
@@ -49,8 +60,8 @@ export interface OperationTracing {
  * - the request (`POST /graphql`, kind server): a child of the caller's span when the request
  *   carries a W3C `traceparent`; from its arrival until its response is ready (a subscription's
  *   stream then goes on: its deliveries have spans of their own);
- * - its GraphQL operation (`query CaseList`), a child of the request's: its type and its name as
- *   the document spells it, never the document, its variables or its result. The SQL statements
+ * - its GraphQL operation (`query CaseList`), a child of the request's: its type and its name when
+ *   it is a known one (`knowOperationNames`), never the document, its variables or its result. The SQL statements
  *   of the operation (src/tracing/statements.ts), and Prisma's operations, are its descendants.
  *
  * Errors mark a span failed with a code only (`error.type`): a GraphQL error's message can quote
@@ -60,6 +71,11 @@ export function createOperationTracing(tracer: Tracer): OperationTracing {
   const requestSpans = new WeakMap<Request, Span>();
   // By the operation's context object (yoga's server context, which the executor sees too).
   const operationSpans = new WeakMap<object, Span>();
+  let knownNames: ReadonlySet<string> = new Set();
+  const knownName = (operation: OperationDefinitionNode | null | undefined) => {
+    const name = operation?.name?.value;
+    return name !== undefined && knownNames.has(name) ? name : undefined;
+  };
   const plugin: PipelinePlugin = {
     instrumentation: {
       request({ request }, wrapped) {
@@ -101,8 +117,8 @@ export function createOperationTracing(tracer: Tracer): OperationTracing {
           ?.operationName;
         const operation = getOperationAST(result, typeof requested === 'string' ? requested : undefined);
         if (!operation) return;
-        // Only a name the document holds, as in the request log: any other is the client's free text.
-        const name = operation.name?.value;
+        // Only a known name the document holds: any other is the client's free text.
+        const name = knownName(operation);
         span.updateName(name ? `${operation.operation} ${name}` : operation.operation);
         span.setAttribute('graphql.operation.type', operation.operation);
         if (name) span.setAttribute('graphql.operation.name', name);
@@ -125,12 +141,15 @@ export function createOperationTracing(tracer: Tracer): OperationTracing {
   };
   return {
     plugin,
+    knowOperationNames(names) {
+      knownNames = names;
+    },
     traceDeliveries(args) {
       const subscription = (
         operationSpans.get(args.contextValue as object) ?? trace.getSpan(context.active())
       )?.spanContext();
       const links = subscription && isSpanContextValid(subscription) ? [{ context: subscription }] : [];
-      const name = getOperationAST(args.document, args.operationName)?.name?.value;
+      const name = knownName(getOperationAST(args.document, args.operationName));
       // A trace of its own per delivery, linked to the subscription's operation: a subscription
       // lasts hours, and as their parent it would make one trace of thousands of spans, sampled
       // all or nothing when it opened. Each delivery is sampled on its own instead.

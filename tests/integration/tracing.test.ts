@@ -161,7 +161,7 @@ test('queries, compiled to one statement or run by the resolvers through Prisma:
   });
   // `node` is left to the resolvers (tests/unit/compiled-fallbacks.test.ts): Prisma reads the case.
   const node = await postTraced(server.url, resolved.traceparent, {
-    query: 'query CaseById($id: ID!) { node(id: $id) { id ... on Case { payer } } }',
+    query: 'query NodeRefetch($id: ID!) { node(id: $id) { id ... on Case { payer } } }',
     variables: { id: caseId },
   });
   expect([cases.status, node.status]).toEqual([200, 200]);
@@ -181,7 +181,7 @@ test('queries, compiled to one statement or run by the resolvers through Prisma:
     resolved.traceId,
     (all) => requestSpan(all) !== undefined,
   );
-  const operation = resolvedSpans.find((span) => span.name === 'query CaseById') as ReceivedSpan;
+  const operation = resolvedSpans.find((span) => span.name === 'query NodeRefetch') as ReceivedSpan;
   const prisma = resolvedSpans.find((span) => span.name === 'prisma:client:operation');
   expect(prisma).toMatchObject({
     scope: 'prisma',
@@ -202,14 +202,14 @@ test('a subscription delivery: a trace of its own, linked to the subscription, i
   const stream = await subscribeSse(
     server.url,
     await tokenFor(ADMIN),
-    `subscription WorkQueue${CHANGES.slice('subscription '.length)}`,
+    `subscription WorkQueueChanges${CHANGES.slice('subscription '.length)}`,
     { entities: ['TASK'] },
     { traceparent: subscriber.traceparent },
   );
   streams.push(stream);
   expect(stream.status).toBe(200);
   const opened = await receiver.waitForTrace(subscriber.traceId, (all) => requestSpan(all) !== undefined);
-  const subscription = opened.find((span) => span.name === 'subscription WorkQueue') as ReceivedSpan;
+  const subscription = opened.find((span) => span.name === 'subscription WorkQueueChanges') as ReceivedSpan;
   expect(subscription.attributes).toMatchObject({ 'graphql.operation.type': 'subscription' });
 
   const writer = callerSpan();
@@ -227,7 +227,7 @@ test('a subscription delivery: a trace of its own, linked to the subscription, i
   expect(delivery).toMatchObject({
     kind: CONSUMER_SPAN,
     links: [{ traceId: subscriber.traceId, spanId: subscription.spanId }],
-    attributes: { 'graphql.operation.type': 'subscription', 'graphql.operation.name': 'WorkQueue' },
+    attributes: { 'graphql.operation.type': 'subscription', 'graphql.operation.name': 'WorkQueueChanges' },
   });
   expect(delivery.parentSpanId).toBeUndefined();
   expect([subscriber.traceId, writer.traceId]).not.toContain(delivery.traceId);
@@ -248,17 +248,17 @@ test('an operation over graphql-ws, forwarded through yoga, gets the same spans'
   clients.push(client);
   const result = await new Promise((resolve, reject) => {
     client.subscribe(
-      { query: 'query OverWebSocket { me { email } }' },
+      { query: 'query Me { me { email } }' },
       { next: resolve, error: reject, complete: () => {} },
     );
   });
   expect(result).toMatchObject({ data: { me: { email: ADMIN } } });
-  const spans = await receiver.waitFor((all) => all.some((span) => span.name === 'query OverWebSocket'));
-  const operation = spans.find((span) => span.name === 'query OverWebSocket') as ReceivedSpan;
+  const spans = await receiver.waitFor((all) => all.some((span) => span.name === 'query Me'));
+  const operation = spans.find((span) => span.name === 'query Me') as ReceivedSpan;
   const trace = spans.filter((span) => span.traceId === operation.traceId);
   expect(trace.find((span) => span.spanId === operation.parentSpanId)?.kind).toBe(SERVER_SPAN);
   expect(trace.filter(isStatement).length).toBeGreaterThan(0);
-  expect(await requestLine(operation.traceId)).toMatchObject({ operationName: 'OverWebSocket' });
+  expect(await requestLine(operation.traceId)).toMatchObject({ operationName: 'Me' });
 });
 
 test("a caller's unsampled trace is not recorded, and its id is still in the request's log line", async () => {
