@@ -135,14 +135,14 @@ test('the built server sends its spans (OTEL_EXPORTER_OTLP_ENDPOINT): the reques
       authorization: `Bearer ${token}`,
       traceparent: `00-${traceId}-0102030405060708-01`,
     },
-    body: JSON.stringify({ query: 'query Traced { me { email } }' }),
+    body: JSON.stringify({ query: 'query Me { me { email } }' }),
   });
   expect(res.status).toBe(200);
   const spans = await receiver.waitForTrace(traceId, (all) =>
     all.some((span) => span.name === 'POST /graphql'),
   );
   expect(spans.map((span) => span.name)).toEqual(
-    expect.arrayContaining(['POST /graphql', 'query Traced', 'BEGIN', 'COMMIT']),
+    expect.arrayContaining(['POST /graphql', 'query Me', 'BEGIN', 'COMMIT']),
   );
   expect(spans[0]?.resource).toMatchObject({ 'service.name': 'prior-auth-api' });
 });
