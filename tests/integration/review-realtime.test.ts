@@ -237,3 +237,51 @@ test('a filtered replay across thousands of other changes delivers exactly its m
   await sleep(300);
   expect(replay.results).toHaveLength(2);
 });
+
+test("SSE: the stream is the server's own writer (src/plugins/event-stream.ts, one write per event), in yoga's format", async () => {
+  const caseId = await firstCase(ADMIN);
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${await tokenFor(ADMIN)}`,
+    },
+    body: JSON.stringify({ query: 'subscription { changes { entity } }' }),
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  expect(decoder.decode((await reader.read()).value)).toBe(': keep-alive\n\n');
+  await createTask(ADMIN, caseId);
+  let text = '';
+  while (!text.endsWith('}\n\n')) text += decoder.decode((await reader.read()).value);
+  expect(text.replaceAll(': keep-alive\n\n', '')).toBe(
+    'event: next\ndata: {"data":{"changes":{"entity":"TASK"}}}\n\n',
+  );
+  await reader.cancel();
+});
+
+// Found by review: yoga opened the subscription, found no way to send it and answered a bare 406;
+// the subscription kept the user's place (ten such requests locked the user out of the feed).
+test('a subscription whose Accept admits no stream is 406 NOT_ACCEPTABLE and subscribes nothing', async () => {
+  const token = await tokenFor(STAFF);
+  // Earlier tests' streams may still be closing: none may be added.
+  const before = app.changeFeed.size;
+  for (let i = 0; i <= MAX_PER_USER; i++) {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        authorization: `Bearer ${token}`,
+      },
+      body: JSON.stringify({ query: CHANGES }),
+    });
+    expect(response.status).toBe(406);
+    const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+    expect(body.errors[0]?.extensions.code).toBe('NOT_ACCEPTABLE');
+  }
+  expect(app.changeFeed.size).toBeLessThanOrEqual(before);
+  const streamed = await subscribe(STAFF);
+  expect(streamed.status).toBe(200);
+});
