@@ -9,13 +9,11 @@ import { type LoadResult, runLoad } from './load.js';
 import { startServer } from './proc.js';
 import { fmt, median, table } from './report.js';
 import {
-  BENCH_JWT,
-  BENCH_MEMBER_ID_HASH_KEY,
+  benchServerEnv,
   type HttpRequest,
   operation,
   type RequestContext,
   requestsFor,
-  SERVER_ENV,
   SERVER_NODE_FLAGS,
   SHAPE_TITLES,
   type Shape,
@@ -152,17 +150,7 @@ export async function runOperations(options: {
   const manifestFile = path.join(options.resultsDir, 'operations-manifest.json');
   const ids = writeManifest(options.shapes, manifestFile);
   const sink = await traceSink();
-  const baseEnv = {
-    ...SERVER_ENV,
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    DATABASE_URL: db.runtimeUrl,
-    DB_POOL_MAX: String(options.pool),
-    JWT_SECRET: BENCH_JWT.secret,
-    JWT_ISSUER: BENCH_JWT.issuer,
-    JWT_AUDIENCE: BENCH_JWT.audience,
-    MEMBER_ID_HASH_KEY: BENCH_MEMBER_ID_HASH_KEY,
-  };
+  const baseEnv = benchServerEnv(db.runtimeUrl, options.pool);
   const start = async (name: 'off' | 'on', env: Record<string, string>) => {
     const port = await freePort();
     const server = await startServer({

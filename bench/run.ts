@@ -35,13 +35,11 @@ import { exact, realtimeMarkdown, realtimeProfileMarkdown } from './realtime-mar
 import { redisAnswers } from './realtime-servers.js';
 import { fmt, writeSection } from './report.js';
 import {
-  BENCH_JWT,
-  BENCH_MEMBER_ID_HASH_KEY,
+  benchServerEnv,
   loadContexts,
   mixedRequests,
   type RequestContext,
   requestsFor,
-  SERVER_ENV,
   SERVER_NODE_FLAGS,
 } from './shapes.js';
 import { verifyShapes } from './verify.js';
@@ -247,18 +245,7 @@ async function main(): Promise<void> {
         ...SERVER_NODE_FLAGS,
         path.join(ROOT, 'dist/index.js'),
       ],
-      env: {
-        ...SERVER_ENV,
-        NODE_ENV: 'production',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DATABASE_URL: db.runtimeUrl,
-        DB_POOL_MAX: String(options.pool),
-        JWT_SECRET: BENCH_JWT.secret,
-        JWT_ISSUER: BENCH_JWT.issuer,
-        JWT_AUDIENCE: BENCH_JWT.audience,
-        MEMBER_ID_HASH_KEY: BENCH_MEMBER_ID_HASH_KEY,
-      },
+      env: { ...benchServerEnv(db.runtimeUrl, options.pool), PORT: String(port) },
       port,
       logFile: path.join(RESULTS, 'server.log'),
     });

@@ -33,6 +33,21 @@ export const SERVER_NODE_FLAGS = ['--max-old-space-size=128'];
 /** The environment the Dockerfile gives the server besides its configuration. */
 export const SERVER_ENV = { MALLOC_ARENA_MAX: '2' };
 
+/** The measured server's environment: production, the bench's keys, on `databaseUrl` with `pool` connections. */
+export function benchServerEnv(databaseUrl: string, pool: number): Record<string, string> {
+  return {
+    ...SERVER_ENV,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    DB_POOL_MAX: String(pool),
+    JWT_SECRET: BENCH_JWT.secret,
+    JWT_ISSUER: BENCH_JWT.issuer,
+    JWT_AUDIENCE: BENCH_JWT.audience,
+    MEMBER_ID_HASH_KEY: BENCH_MEMBER_ID_HASH_KEY,
+  };
+}
+
 export function operation(shape: Shape): string {
   return readFileSync(new URL(`queries/${shape}.graphql`, import.meta.url), 'utf8');
 }
