@@ -34,7 +34,7 @@ const VALIDATION_ERROR_ADDED_TO = new Set([
 ]);
 
 /** The repo's copies of the shared contract files: docs/<name> is ../shared/api/<name>. */
-const CONTRACT_FILES = ['contract.graphql', 'realtime.graphql'];
+const CONTRACT_FILES = ['contract.graphql', 'realtime.graphql', 'admin.graphql'];
 
 const contract = buildSchema(CONTRACT_FILES.map((name) => readFileSync(`docs/${name}`, 'utf8')).join('\n'));
 const schema = buildSchema(readFileSync('schema.graphql', 'utf8'));

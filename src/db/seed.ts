@@ -6,7 +6,6 @@ import {
   type IngestionSourceType,
   type IngestionStatus,
   type Priority,
-  ROLES,
   type Role,
   type TaskStatus,
 } from '../domain/vocabulary.js';
@@ -25,7 +24,20 @@ export const SEED_TENANTS = [
 
 export const CASES_PER_TENANT = 45;
 
-const EXTRA_STAFF = ['jordan', 'riley'];
+/**
+ * The people of each seeded tenant, by the local part of their email: one user per role of the
+ * clinic's staff, two more STAFF, and the intake pipeline's SERVICE user (`intake@<tenant>.com`).
+ * Tasks are assigned among the people, never to the service.
+ */
+const PEOPLE: readonly { local: string; role: Role }[] = [
+  { local: 'admin', role: 'admin' },
+  { local: 'clinician', role: 'clinician' },
+  { local: 'staff', role: 'staff' },
+  { local: 'jordan', role: 'staff' },
+  { local: 'riley', role: 'staff' },
+];
+const SERVICE_USER = { local: 'intake', role: 'service' } as const satisfies (typeof PEOPLE)[number];
+const SEEDED_USERS = [...PEOPLE, SERVICE_USER];
 const PAYERS = ['Aetna', 'Blue Cross Blue Shield', 'Cigna', 'Humana', 'UnitedHealthcare'];
 // How often each word occurs among the seeded rows (cycled through by index; a case's priority and
 // a task's assignee are cycled with another stride, so that every combination occurs).
@@ -93,7 +105,7 @@ export function seedEmail(role: string, slug: string): string {
 /** Every seeded user's email, tenant by tenant. */
 export function seedEmails(): string[] {
   return SEED_TENANTS.flatMap((tenant) =>
-    [...ROLES, ...EXTRA_STAFF].map((local) => seedEmail(local, tenant.slug)),
+    SEEDED_USERS.map(({ local }) => seedEmail(local, tenant.slug)),
   );
 }
 
@@ -103,7 +115,7 @@ export function seedIdentity(email: string): { authId: string; tenantId: string 
   if (!match?.[1] || !match[2]) return undefined;
   const [, local, slug] = match;
   const tenant = SEED_TENANTS.find((t) => t.slug === slug);
-  if (!tenant || !([...ROLES, ...EXTRA_STAFF] as string[]).includes(local)) return undefined;
+  if (!tenant || !SEEDED_USERS.some((user) => user.local === local)) return undefined;
   return { authId: `seed|${local}@${slug}.com`, tenantId: stableUuid('tenant', slug) };
 }
 
@@ -153,18 +165,14 @@ async function seedTenant(
     })
   ).count;
 
-  const people: { local: string; role: Role; name: string }[] = [
-    ...ROLES.map((role) => ({
-      local: role,
-      role,
-      name: `${tenant.name} ${role[0]?.toUpperCase()}${role.slice(1)}`,
-    })),
-    ...EXTRA_STAFF.map((local) => ({
-      local,
-      role: 'staff' as const,
-      name: `${local[0]?.toUpperCase()}${local.slice(1)} Staff`,
-    })),
-  ];
+  // The staff's names as before the service user was added: `<Tenant> Admin`, `Jordan Staff`.
+  const nameOf = ({ local, role }: (typeof SEEDED_USERS)[number]) =>
+    local === role
+      ? `${tenant.name} ${role[0]?.toUpperCase()}${role.slice(1)}`
+      : role === 'service'
+        ? `${tenant.name} Intake`
+        : `${local[0]?.toUpperCase()}${local.slice(1)} Staff`;
+  const people = SEEDED_USERS.map((user) => ({ ...user, name: nameOf(user) }));
   const users = people.map((p, i) => ({
     id: id('user', p.local),
     tenantId,
@@ -177,8 +185,8 @@ async function seedTenant(
   }));
   created += (await db.user.createMany({ data: users, skipDuplicates: true })).count;
   const userId = (local: string) => id('user', local);
-  // Slot 0 leaves a task unassigned; every seeded user, the admin included, has the others.
-  const assigneeSlots = [null, ...people.map((p) => userId(p.local))];
+  // Slot 0 leaves a task unassigned; every seeded person, the admin included, has the others.
+  const assigneeSlots = [null, ...PEOPLE.map((p) => userId(p.local))];
 
   const ingestions = Array.from({ length: 10 }, (_, i) => {
     const status: IngestionStatus = i === 9 ? 'failed' : i === 8 ? 'processing' : 'completed';

@@ -7,7 +7,8 @@
  * constraints to them.
  */
 
-export const ROLES = ['admin', 'clinician', 'staff'] as const;
+/** `service`: a machine principal, the intake pipeline (API.md, "Administration and intake"). */
+export const ROLES = ['admin', 'clinician', 'staff', 'service'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const CASE_STATUSES = ['pending', 'approved', 'denied', 'more_info_needed'] as const;

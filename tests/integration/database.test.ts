@@ -88,6 +88,7 @@ function expectedDefault(field: DmmfField): string | null {
 const SQL_ONLY_INDEXES = [
   'rulesets_one_active_per_payer_procedure',
   'tasks_open_tenant_id_assigned_to_due_date_id_idx',
+  'users_active_admins_idx',
 ];
 
 const ON_DELETE: Record<string, string> = {

@@ -1,7 +1,7 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Action, PERMISSIONS } from '../../src/auth/permissions.js';
-import type { Role } from '../../src/domain/vocabulary.js';
+import { ROLES, type Role } from '../../src/domain/vocabulary.js';
 import { schema } from '../../src/schema/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
@@ -30,9 +30,13 @@ const SAMPLES: Record<string, string> = {
   createRuleset: `{ payer: "", procedure: "", rules: { requirements: [], documentation: [], typicalTurnaround: "" } }`,
   updateRuleset: `{ id: "${id('Ruleset')}", payer: "P" }`,
   setRulesetActive: `{ id: "${id('Ruleset')}", isActive: true }`,
+  createUser: `{ email: "", role: STAFF, authId: "" }`,
+  updateUser: `{ id: "${id('User')}", name: "N" }`,
+  setUserActive: `{ id: "${id('User')}", isActive: false }`,
+  createIngestion: `{ sourceType: EMAIL, sourceMetadata: [] }`,
+  transitionIngestionStatus: `{ id: "${id('Ingestion')}", status: PROCESSING }`,
 };
 
-const ROLES: Role[] = ['admin', 'clinician', 'staff'];
 const mutationFields = Object.values(schema.getMutationType()?.getFields() ?? {});
 
 function actionOf(fieldName: string): Action | undefined {
@@ -41,6 +45,9 @@ function actionOf(fieldName: string): Action | undefined {
     ?.authScopes;
   return scopes?.can;
 }
+
+/** The seeded user of each role: the service's is the intake pipeline's. */
+const emailOf = (role: Role) => (role === 'service' ? 'intake@test-clinic.com' : `${role}@test-clinic.com`);
 
 let app: TestApp;
 beforeAll(async () => {
@@ -68,7 +75,7 @@ describe.each(cases)('%s as %s', (name, role) => {
     const res = await app.gql(
       `mutation { ${name}(input: ${SAMPLES[name]}) { __typename } }`,
       {},
-      { email: `${role}@test-clinic.com` },
+      { email: emailOf(role) },
     );
     if (allowed) {
       expect(res.body.errors).toBeUndefined();
@@ -92,7 +99,7 @@ test('Case.extractedData is null, not an error, for roles without case:readExtra
     const res = await app.gql<{ cases: { edges: { node: { extractedData: unknown } }[] } }>(
       '{ cases(first: 1) { edges { node { extractedData } } } }',
       {},
-      { email: `${role}@test-clinic.com` },
+      { email: emailOf(role) },
     );
     expect(res.body.errors).toBeUndefined();
     const value = res.body.data?.cases.edges[0]?.node.extractedData;

@@ -50,8 +50,8 @@ test('a bad lifetime, an unknown email and an unknown option are each one line n
     stderr:
       'nobody@example.com is not a seeded user: tokens are signed for the seeded users: admin@test-clinic.com, ' +
       'clinician@test-clinic.com, staff@test-clinic.com, jordan@test-clinic.com, riley@test-clinic.com, ' +
-      'admin@second-clinic.com, clinician@second-clinic.com, staff@second-clinic.com, jordan@second-clinic.com, ' +
-      'riley@second-clinic.com\n',
+      'intake@test-clinic.com, admin@second-clinic.com, clinician@second-clinic.com, staff@second-clinic.com, ' +
+      'jordan@second-clinic.com, riley@second-clinic.com, intake@second-clinic.com\n',
   });
   expect(option.code).toBe(2);
   expect(option.stderr).toMatch(/^Unknown option '--expire'.*; usage: npm run --silent token -- --email /);

@@ -1,0 +1,51 @@
+-- Administration and the intake pipeline (API.md, "Administration and intake"): a clinic manages
+-- its own users, the intake service writes ingestions. Hand-written: a CHECK, grants, a partial
+-- index and a function Prisma cannot declare. The previous release runs against this schema
+-- unchanged (rolling deploys): it reads users and ingestions only, and `begin_request` keeps its
+-- signature.
+
+-- The intake pipeline's machine principal.
+ALTER TABLE "users" DROP CONSTRAINT "users_role_check";
+ALTER TABLE "users" ADD CONSTRAINT "users_role_check" CHECK ("role" IN ('admin', 'clinician', 'staff', 'service'));
+
+-- A deactivated user keeps their row (their tasks, cases and audit trail point at it) and is
+-- refused from the moment this is set.
+ALTER TABLE "users" ADD COLUMN "deactivated_at" TIMESTAMPTZ(6);
+
+-- Stored at millisecond precision like every other timestamp (migration 20261122000300).
+CREATE FUNCTION "user_timestamps_to_milliseconds"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW."created_at" := date_trunc('milliseconds', NEW."created_at");
+  NEW."updated_at" := date_trunc('milliseconds', NEW."updated_at");
+  NEW."deactivated_at" := date_trunc('milliseconds', NEW."deactivated_at");
+  RETURN NEW;
+END
+$$;
+DROP TRIGGER "milliseconds" ON "users";
+CREATE TRIGGER "milliseconds" BEFORE INSERT OR UPDATE ON "users"
+  FOR EACH ROW EXECUTE FUNCTION "user_timestamps_to_milliseconds"();
+
+-- The last-ADMIN rule counts a tenant's active admins on every demotion and deactivation.
+CREATE INDEX "users_active_admins_idx" ON "users"("tenant_id") WHERE "role" = 'admin' AND "deactivated_at" IS NULL;
+
+-- The new writes, and only those: users are created and have their name, role and deactivation
+-- changed (never their tenant, email or subject); ingestions are created and move through their
+-- workflow. Row-level security (forced) keeps every one of them inside the request's tenant.
+GRANT INSERT ON "users", "ingestions" TO prior_auth_app;
+GRANT UPDATE ("name", "role", "deactivated_at", "updated_at") ON "users" TO prior_auth_app;
+GRANT UPDATE ("status", "error_message", "updated_at") ON "ingestions" TO prior_auth_app;
+
+-- A request's user must be active: a deactivated user's token is refused on its next request,
+-- on every server instance, whatever the instance remembers about the token (it remembers the
+-- token's signature, never the user). Same signature as before: the previous release calls it too.
+CREATE OR REPLACE FUNCTION "begin_request"(p_tenant_id uuid, p_auth_id text, p_statement_timeout_ms integer)
+RETURNS TABLE ("id" uuid, "tenant_id" uuid, "role" varchar)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM set_config('app.tenant_id', p_tenant_id::text, true),
+          set_config('statement_timeout', p_statement_timeout_ms::text, true);
+  RETURN QUERY
+    SELECT u."id", u."tenant_id", u."role" FROM "users" u
+    WHERE u."auth_id" = p_auth_id AND u."tenant_id" = p_tenant_id AND u."deactivated_at" IS NULL;
+END
+$$;
