@@ -14,7 +14,7 @@ import type { Changes } from '../domain/changes.js';
  * what Prisma reads back.
  */
 
-export type EntityType = 'case' | 'case_code' | 'task' | 'ruleset';
+export type EntityType = 'case' | 'case_code' | 'task' | 'ruleset' | 'user' | 'ingestion';
 
 /** The audit row and the event row of one write. */
 export interface ChangeRecord {
