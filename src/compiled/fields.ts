@@ -31,6 +31,13 @@ export const column = (field: string): FieldSql =>
     return () => sql;
   });
 
+/** Whether the column is NULL: a flag the API derives from a nullable column (User.isActive). */
+export const isNull = (field: string): FieldSql =>
+  rowField((cx) => {
+    const sql = `(${columnSql(cx, field)} IS NULL)`;
+    return () => sql;
+  });
+
 /** A timestamptz as the API's DateTime (toISOString). */
 export const timestamp = (field: string): FieldSql =>
   rowField((cx) => {

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { isUnkeptStatement } from './prepared.js';
 
 /**
@@ -22,6 +22,11 @@ export function mapDatabaseError(error: unknown): Error {
       );
     case 'P2025':
       return new NotFoundError('Not found');
+    case '23514': {
+      const refusal = CHECK_REFUSAL[violatedConstraint(error) ?? ''];
+      if (refusal) return new ValidationError([refusal]);
+      return error instanceof Error ? error : new Error(String(error));
+    }
     default:
       return error instanceof Error ? error : new Error(String(error));
   }
@@ -42,6 +47,18 @@ const MISSING_REFERENCE: Record<string, string> = {
 /** Why a unique index refused a write, where its name says more than "already exists". */
 const UNIQUE_CONFLICT: Record<string, string> = {
   rulesets_one_active_per_payer_procedure: 'Another active ruleset exists for this payer and procedure',
+  users_email_tenant_id_key: 'A user with this email exists in this tenant',
+  // Unique across tenants: the message cannot say where, and does not.
+  users_auth_id_key: 'A user with this authId exists',
+};
+
+/**
+ * The checks of a trigger (migration 20261206000000) that refuse a client's input: the field and
+ * why. Other CHECK violations are the server's own bugs (its inputs are validated first).
+ */
+const CHECK_REFUSAL: Record<string, { path: string[]; message: string }> = {
+  tasks_assignee_active: { path: ['assigneeId'], message: 'is a deactivated user: tasks go to active users' },
+  tasks_assignee_person: { path: ['assigneeId'], message: 'is a SERVICE user: tasks go to people' },
 };
 
 function violatedConstraint(error: unknown): string | undefined {

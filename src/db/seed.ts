@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { hashMemberId } from '../domain/member-id.js';
-import {
-  type CaseStatus,
-  type CodeType,
-  type IngestionSourceType,
-  type IngestionStatus,
-  type Priority,
-  type Role,
-  type TaskStatus,
+import type {
+  CaseStatus,
+  CodeType,
+  IngestionSourceType,
+  IngestionStatus,
+  Priority,
+  Role,
+  TaskStatus,
 } from '../domain/vocabulary.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { type TenantDb, withTenant } from './tenant.js';
@@ -104,9 +104,7 @@ export function seedEmail(role: string, slug: string): string {
 
 /** Every seeded user's email, tenant by tenant. */
 export function seedEmails(): string[] {
-  return SEED_TENANTS.flatMap((tenant) =>
-    SEEDED_USERS.map(({ local }) => seedEmail(local, tenant.slug)),
-  );
+  return SEED_TENANTS.flatMap((tenant) => SEEDED_USERS.map(({ local }) => seedEmail(local, tenant.slug)));
 }
 
 /** The token subject and tenant of a seeded user, or undefined for any other email. */

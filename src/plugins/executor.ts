@@ -29,7 +29,7 @@ import {
 import { unauthenticated } from '../errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
-import type { ChangeRow } from '../realtime/changes.js';
+import { type ChangeRow, isDeactivation, SUBSCRIBER_DEACTIVATED } from '../realtime/changes.js';
 import { deliveries } from '../realtime/deliveries.js';
 import type { ChangeFeed } from '../realtime/feed.js';
 import { SharedDeliveries, type SharedResolution } from '../realtime/shared-deliveries.js';
@@ -84,7 +84,8 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
           prisma,
           claims,
           async (tx) => {
-            if (!tx.user) return { errors: [unauthenticated('no user with this subject in this tenant')] };
+            if (!tx.user)
+              return { errors: [unauthenticated('no active user with this subject in this tenant')] };
             // useRequestLog, the first plugin, gives every request its id.
             const base: RequestContext = {
               requestId: server.requestId ?? crypto.randomUUID(),
@@ -169,7 +170,7 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
               authIds.length === 0
                 ? []
                 : await contextValue.sql<{ auth_id: string; role: string }>(
-                    'SELECT auth_id, role FROM users WHERE tenant_id = $1::uuid AND auth_id = ANY($2::text[])',
+                    'SELECT auth_id, role FROM users WHERE tenant_id = $1::uuid AND auth_id = ANY($2::text[]) AND deactivated_at IS NULL',
                     [viewer.tenantId, authIds],
                     { prepare: true },
                   );
@@ -187,7 +188,11 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
           signal: server.request.signal,
           onEnd: sharedDeliveries.join(shareKey, subscriber.authId),
           deliver: (change) =>
-            sharedDeliveries.run(shareKey, change.cursor, subscriber, (authIds) => resolve(change, authIds)),
+            isDeactivation(change)
+              ? Promise.resolve({ errors: [unauthenticated(SUBSCRIBER_DEACTIVATED)] })
+              : sharedDeliveries.run(shareKey, change.cursor, subscriber, (authIds) =>
+                  resolve(change, authIds),
+                ),
         });
       });
     },

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { ChangeRow, ChangeSource, FeedFilter } from './changes.js';
+import { type ChangeRow, type ChangeSource, endsSubscription, type FeedFilter } from './changes.js';
 
 /**
  * The change feed of one server instance: what the subscriptions of Subscription.changes read.
@@ -285,6 +285,11 @@ class ChangeStream implements AsyncIterableIterator<ChangeRow> {
     while (!this.done) {
       const row = this.pending.shift();
       if (row) {
+        // The subscriber's deactivation is its last change: delivered (as an error) and the end.
+        if (endsSubscription(this.subscriber.filter, row)) {
+          await this.return();
+          return { done: false, value: row };
+        }
         if (matches(this.subscriber.filter, row)) return { done: false, value: row };
         continue;
       }

@@ -85,7 +85,7 @@ export class SharedDeliveries {
     const role = roles?.get(subscriber.authId);
     if (roles && !isUnauthenticated(result)) {
       if (role === undefined)
-        return { errors: [unauthenticated('no user with this subject in this tenant')] };
+        return { errors: [unauthenticated('no active user with this subject in this tenant')] };
       if (role === subscriber.role) return result;
     }
     return (await resolve([])).result;

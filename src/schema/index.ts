@@ -17,6 +17,7 @@ import './rulesets/types.js';
 import './rulesets/queries.js';
 import './rulesets/mutations.js';
 import './users/queries.js';
+import './users/mutations.js';
 import './ingestions/queries.js';
 import './events/types.js';
 import './events/queries.js';

@@ -63,10 +63,13 @@ export interface Update<Row> {
   id: string;
   /** When given and not the row's `updatedAt`, the update is refused with a ConflictError. */
   expectedUpdatedAt?: Date | null;
-  /** The rules that may refuse this update of `row` (read and locked): checked before `expectedUpdatedAt`. */
-  check?(row: Row): void;
-  /** The fields to change; undefined ones stay as they are. */
-  data: Partial<RowFields<Row>>;
+  /**
+   * The rules that may refuse this update of `row` (read and locked): checked before
+   * `expectedUpdatedAt`. It may read more in the transaction (the last-ADMIN rule counts ADMINs).
+   */
+  check?(row: Row): void | Promise<void>;
+  /** The fields to change, or how to change `row`'s; undefined ones stay as they are. */
+  data: Partial<RowFields<Row>> | ((row: Row) => Partial<RowFields<Row>>);
   eventType: string;
   eventMetadata?(before: Row, after: RowFields<Row>): EventMetadata;
 }
@@ -161,13 +164,14 @@ export function updateAudited<Row extends { id: string; updatedAt: Date }>(
 ): Promise<Row> {
   return inSavepoint(async () => {
     const row = await findInTenant(actor, table, update.id);
-    update.check?.(row);
+    await update.check?.(row);
     if (isStale(row.updatedAt, update.expectedUpdatedAt)) {
       throw new ConflictError(`The ${nounOf(table)} changed since expectedUpdatedAt`);
     }
+    const data = typeof update.data === 'function' ? update.data(row) : update.data;
     // The row as the update leaves it: what the audit row records is known before the statement.
-    const after: Row = { ...row, ...definedOnly(update.data) };
-    const updated = await updateWithAudit<Row>(table.model, actor, row.id, update.data as FieldValues, {
+    const after: Row = { ...row, ...definedOnly(data) };
+    const updated = await updateWithAudit<Row>(table.model, actor, row.id, data as FieldValues, {
       action: 'update',
       entityType: table.entityType,
       changes: diff(table.snapshot(row), table.snapshot(after)),

@@ -65,7 +65,7 @@ const cases: [string, () => Promise<string | null>, RegExp][] = [
     'an unknown user',
     async () =>
       `Bearer ${await signToken(TEST_JWT_SECRET, { authId: 'nobody', tenantId: TENANT }, { tenantClaim: 'tenant_id' })}`,
-    /no user with this subject in this tenant/,
+    /no active user with this subject in this tenant/,
   ],
   [
     // The request's opening carries the subject in its SQL text; U+0000 would cut it short, and the
@@ -79,7 +79,7 @@ const cases: [string, () => Promise<string | null>, RegExp][] = [
     'a subject quoting SQL',
     async () =>
       `Bearer ${await signToken(TEST_JWT_SECRET, { authId: "x', 5000); SELECT 1; --\\'", tenantId: TENANT }, { tenantClaim: 'tenant_id' })}`,
-    /no user with this subject in this tenant/,
+    /no active user with this subject in this tenant/,
   ],
 ];
 

@@ -76,6 +76,21 @@ async function newRuleset(): Promise<string> {
   return (payload.ruleset as { id: string }).id;
 }
 
+const USER = 'user { id role isActive assignedTasks(first: 1) { totalCount } }';
+let users = 0;
+const newUserInput = () => {
+  users += 1;
+  return { email: `counted-${users}@test-clinic.com`, role: 'STAFF', authId: `counted|${users}` };
+};
+
+async function newUser(): Promise<string> {
+  const { payload } = await run(
+    `mutation ($i: CreateUserInput!) { createUser(input: $i) { __typename ... on CreateUserPayload { user { id } } } }`,
+    { i: newUserInput() },
+  );
+  return (payload.user as { id: string }).id;
+}
+
 const on = (name: string, selection: string) =>
   `mutation ($i: ${name[0]?.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $i) { __typename ... on ${name[0]?.toUpperCase()}${name.slice(1)}Payload { ${selection} } } }`;
 
@@ -131,6 +146,9 @@ const MUTATIONS: [string, string, () => Promise<Record<string, unknown>>][] = [
   ],
   ['updateRuleset', RULESET, async () => ({ id: await newRuleset(), procedure: '72149' })],
   ['setRulesetActive', RULESET, async () => ({ id: await newRuleset(), isActive: false })],
+  ['createUser', USER, async () => newUserInput()],
+  ['updateUser', USER, async () => ({ id: await newUser(), name: 'Renamed', role: 'CLINICIAN' })],
+  ['setUserActive', USER, async () => ({ id: await newUser(), isActive: false })],
 ];
 
 test('every mutation is covered here', async () => {

@@ -49,3 +49,33 @@ BEGIN
     WHERE u."auth_id" = p_auth_id AND u."tenant_id" = p_tenant_id AND u."deactivated_at" IS NULL;
 END
 $$;
+
+-- Tasks go to active people: a deactivated user keeps the tasks they have, and a SERVICE user
+-- (the intake pipeline) works none. Checked by the database, which sees the user as the
+-- write's transaction does: every write of a tenant takes the tenant's change counter row first
+-- (src/services/audited-statements.ts), so an assignment and a deactivation take turns, and the
+-- one that comes second sees the other. An update that keeps the assignee (a new title) passes.
+-- SECURITY INVOKER: the lookup runs under the writer's row-level security.
+CREATE FUNCTION "tasks_assignee_may_work"() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  assignee record;
+BEGIN
+  IF NEW."assigned_to" IS NULL OR (TG_OP = 'UPDATE' AND NEW."assigned_to" IS NOT DISTINCT FROM OLD."assigned_to") THEN
+    RETURN NEW;
+  END IF;
+  SELECT u."role", u."deactivated_at" INTO assignee FROM "users" u
+    WHERE u."id" = NEW."assigned_to" AND u."tenant_id" = NEW."tenant_id";
+  -- No such user: the foreign key (assigned_to, tenant_id) refuses it, as "Assignee not found".
+  IF FOUND AND assignee."deactivated_at" IS NOT NULL THEN
+    RAISE EXCEPTION 'the assignee is deactivated' USING ERRCODE = 'check_violation', CONSTRAINT = 'tasks_assignee_active';
+  END IF;
+  IF FOUND AND assignee."role" = 'service' THEN
+    RAISE EXCEPTION 'the assignee is a service' USING ERRCODE = 'check_violation', CONSTRAINT = 'tasks_assignee_person';
+  END IF;
+  RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER "assignee_may_work" BEFORE INSERT OR UPDATE OF "assigned_to" ON "tasks"
+  FOR EACH ROW EXECUTE FUNCTION "tasks_assignee_may_work"();

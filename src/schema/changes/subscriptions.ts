@@ -2,8 +2,8 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import { builder } from '../../builder.js';
 import { notCompiled } from '../../compiled/field-sql.js';
-import { badUserInput } from '../../errors.js';
-import { type ChangeRow, lastCursor } from '../../realtime/changes.js';
+import { badUserInput, unauthenticated } from '../../errors.js';
+import { type ChangeRow, SUBSCRIBER_DEACTIVATED, subscriptionStart } from '../../realtime/changes.js';
 import { decodeCursor, encodeCursor } from '../../realtime/cursor.js';
 import { SubscriptionLimitError } from '../../realtime/feed.js';
 import { decodeRowId } from '../common/ids.js';
@@ -102,7 +102,8 @@ builder.subscriptionFields((t) => ({
       // An empty list would select nothing, for good: a client's mistake, not a feed to keep open.
       if (args.entities?.length === 0)
         throw badUserInput('Argument "entities" is empty: name at least one entity, or leave it out for all');
-      const head = await lastCursor(ctx.viewer.tenantId);
+      const head = await subscriptionStart(ctx.viewer.tenantId, ctx.viewer.id);
+      if (head === undefined) throw unauthenticated(SUBSCRIBER_DEACTIVATED);
       let position = head;
       if (args.after != null) {
         const after = decodeCursor(args.after);
@@ -117,11 +118,15 @@ builder.subscriptionFields((t) => ({
             userId: ctx.viewer.id,
             position,
             filter: {
-              entityTypes: args.entities
-                ? new Set(args.entities.map((name) => ENTITIES[name].entityType))
-                : undefined,
+              // Users' and ingestions' events are not changes of the feed: "all" is its four entities.
+              entityTypes: new Set(
+                (args.entities ?? (Object.keys(ENTITIES) as EntityName[])).map(
+                  (name) => ENTITIES[name].entityType,
+                ),
+              ),
               caseId,
               assigneeId,
+              deactivationOf: { userId: ctx.viewer.id, after: head },
             },
           },
           head,

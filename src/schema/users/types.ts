@@ -1,6 +1,6 @@
 import { builder } from '../../builder.js';
 import { relatedConnection } from '../../compiled/connections.js';
-import { column, enumOf, timestamp } from '../../compiled/fields.js';
+import { column, enumOf, isNull, timestamp } from '../../compiled/fields.js';
 import { singleRow } from '../../compiled/roots.js';
 import type { Role } from '../../domain/vocabulary.js';
 import { UserRole } from '../common/enums.js';
@@ -21,6 +21,17 @@ export const User = builder.prismaNode('User', {
       type: UserRole,
       resolve: (user) => user.role as Role,
       extensions: { sql: enumOf('role') },
+    }),
+    isActive: t.boolean({
+      description:
+        'false once deactivated: the user is refused, keeps their tasks and cannot be given new ones',
+      resolve: (user) => user.deactivatedAt === null,
+      extensions: { sql: isNull('deactivatedAt') },
+    }),
+    deactivatedAt: t.expose('deactivatedAt', {
+      type: 'DateTime',
+      nullable: true,
+      extensions: { sql: timestamp('deactivatedAt') },
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', extensions: { sql: timestamp('createdAt') } }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', extensions: { sql: timestamp('updatedAt') } }),
