@@ -18,6 +18,7 @@ import './rulesets/queries.js';
 import './rulesets/mutations.js';
 import './users/queries.js';
 import './ingestions/queries.js';
+import './ingestions/mutations.js';
 import './events/types.js';
 import './events/queries.js';
 import './audit-logs/types.js';
