@@ -1,4 +1,4 @@
-import type { CaseStatus, TaskStatus } from './vocabulary.js';
+import type { CaseStatus, IngestionStatus, TaskStatus } from './vocabulary.js';
 
 /**
  * The status workflows of API.md. Values are the database's lower-case vocabulary; errors and the
@@ -6,7 +6,7 @@ import type { CaseStatus, TaskStatus } from './vocabulary.js';
  */
 
 // The services name the statuses of their transitions through this module.
-export type { CaseStatus, TaskStatus } from './vocabulary.js';
+export type { CaseStatus, IngestionStatus, TaskStatus } from './vocabulary.js';
 
 export const CASE_TRANSITIONS: Record<CaseStatus, readonly CaseStatus[]> = {
   pending: ['more_info_needed', 'approved', 'denied'],
@@ -28,6 +28,17 @@ export const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
   in_progress: ['pending', 'completed', 'cancelled'],
   completed: ['in_progress'],
   cancelled: ['pending'],
+};
+
+/**
+ * The intake pipeline's processing of an e-mail or PDF. PROCESSING may go back to PENDING (the
+ * worker gave it up, another picks it up); FAILED → PENDING is a retry; COMPLETED is final.
+ */
+export const INGESTION_TRANSITIONS: Record<IngestionStatus, readonly IngestionStatus[]> = {
+  pending: ['processing', 'failed'],
+  processing: ['completed', 'failed', 'pending'],
+  failed: ['pending'],
+  completed: [],
 };
 
 export function enumName(value: string): string {

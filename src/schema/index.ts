@@ -19,6 +19,7 @@ import './rulesets/mutations.js';
 import './users/queries.js';
 import './users/mutations.js';
 import './ingestions/queries.js';
+import './ingestions/mutations.js';
 import './events/types.js';
 import './events/queries.js';
 import './audit-logs/types.js';

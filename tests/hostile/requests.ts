@@ -73,6 +73,7 @@ export const ID_TYPES: Record<string, string> = {
   'Mutation.removeCaseCode(input.id)': 'CaseCode',
   'Mutation.setRulesetActive(input.id)': 'Ruleset',
   'Mutation.transitionCaseStatus(input.id)': 'Case',
+  'Mutation.transitionIngestionStatus(input.id)': 'Ingestion',
   'Mutation.transitionTaskStatus(input.id)': 'Task',
   'Mutation.updateCase(input.id)': 'Case',
   'Mutation.updateRuleset(input.id)': 'Ruleset',
@@ -96,6 +97,11 @@ export const MUTATION_INPUTS: Record<string, Record<string, unknown>> = {
     codes: [{ codeType: enumValue('CPT'), code: '99213', description: 'Office visit' }],
     diagnosisCodes: ['E11.9'],
   },
+  createIngestion: {
+    sourceType: enumValue('EMAIL'),
+    sourceMetadata: { subject: 'Referral' },
+    storagePath: 's3://intake/referral.eml',
+  },
   createRuleset: {
     payer: 'Hostile Payer',
     procedure: '99213',
@@ -107,6 +113,8 @@ export const MUTATION_INPUTS: Record<string, Record<string, unknown>> = {
   removeCaseCode: { id: globalId('CaseCode') },
   setRulesetActive: { id: globalId('Ruleset'), isActive: true },
   transitionCaseStatus: { id: globalId('Case'), status: enumValue('APPROVED'), reason: 'r' },
+  // FAILED: the one move that takes an errorMessage, so that the message's text is checked too.
+  transitionIngestionStatus: { id: globalId('Ingestion'), status: enumValue('FAILED'), errorMessage: 'e' },
   transitionTaskStatus: { id: globalId('Task'), status: enumValue('COMPLETED') },
   updateCase: { id: globalId('Case'), payer: 'Aetna', diagnosisCodes: ['E11.9'], metadata: {} },
   updateRuleset: {

@@ -14,6 +14,7 @@ import {
   transitionCaseStatus,
   updateCase,
 } from '../../src/services/cases.js';
+import { createIngestion, ingestionTable, transitionIngestionStatus } from '../../src/services/ingestions.js';
 import type { AuditedTable } from '../../src/services/mutation.js';
 import { createRuleset, rulesetTable, setRulesetActive, updateRuleset } from '../../src/services/rulesets.js';
 import {
@@ -57,6 +58,7 @@ const delegates: Record<string, (db: TenantDb) => Delegate> = {
   Case: (db) => db.case as unknown as Delegate,
   CaseCode: (db) => db.caseCode as unknown as Delegate,
   Ruleset: (db) => db.ruleset as unknown as Delegate,
+  Ingestion: (db) => db.ingestion as unknown as Delegate,
 };
 
 /**
@@ -185,6 +187,25 @@ describe('every audited write returns the row Prisma reads, and audits what chan
       }),
     );
     await check(rulesetTable, ruleset.id, () => setRulesetActive(actor, { id: ruleset.id, isActive: false }));
+  });
+
+  test('ingestions: create, transition into and out of FAILED', async () => {
+    const ingestion = (await check(ingestionTable, null, () =>
+      createIngestion(actor, {
+        sourceType: 'pdf',
+        sourceMetadata: { filename: 'fax.pdf', pages: 3, nested: { list: [1, 'two', null] } },
+        storagePath: null,
+      }),
+    )) as { id: string };
+    await check(ingestionTable, ingestion.id, () =>
+      transitionIngestionStatus(actor, { id: ingestion.id, status: 'processing' }),
+    );
+    await check(ingestionTable, ingestion.id, () =>
+      transitionIngestionStatus(actor, { id: ingestion.id, status: 'failed', errorMessage: 'unreadable' }),
+    );
+    await check(ingestionTable, ingestion.id, () =>
+      transitionIngestionStatus(actor, { id: ingestion.id, status: 'pending' }),
+    );
   });
 });
 

@@ -37,6 +37,8 @@ async function run(mutation: string, variables: Record<string, unknown>) {
 const TASK = 'task { id title status case { id payer } }';
 const CASE = 'case { id status codes { code } }';
 const RULESET = 'ruleset { id payer isActive }';
+const INGESTION =
+  'ingestion { id status errorMessage cases(first: 5) { totalCount edges { node { id payer } } } }';
 
 async function newTask(): Promise<string> {
   const { payload } = await run(
@@ -89,6 +91,14 @@ async function newUser(): Promise<string> {
     { i: newUserInput() },
   );
   return (payload.user as { id: string }).id;
+}
+
+async function newIngestion(): Promise<string> {
+  const { payload } = await run(
+    `mutation ($i: CreateIngestionInput!) { createIngestion(input: $i) { __typename ... on CreateIngestionPayload { ingestion { id } } } }`,
+    { i: { sourceType: 'PDF', sourceMetadata: { filename: 'counted.pdf' } } },
+  );
+  return (payload.ingestion as { id: string }).id;
 }
 
 const on = (name: string, selection: string) =>
@@ -149,6 +159,16 @@ const MUTATIONS: [string, string, () => Promise<Record<string, unknown>>][] = [
   ['createUser', USER, async () => newUserInput()],
   ['updateUser', USER, async () => ({ id: await newUser(), name: 'Renamed', role: 'CLINICIAN' })],
   ['setUserActive', USER, async () => ({ id: await newUser(), isActive: false })],
+  [
+    'createIngestion',
+    INGESTION,
+    async () => ({ sourceType: 'EMAIL', sourceMetadata: { subject: 'counted' }, storagePath: 's3://x' }),
+  ],
+  [
+    'transitionIngestionStatus',
+    INGESTION,
+    async () => ({ id: await newIngestion(), status: 'FAILED', errorMessage: 'unreadable' }),
+  ],
 ];
 
 test('every mutation is covered here', async () => {

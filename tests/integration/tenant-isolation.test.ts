@@ -243,12 +243,16 @@ describe('every Node type and every mutation, driven from the schema', () => {
       'setRulesetActive',
       async () => `{ id: "${encodeGlobalID('Ruleset', await rowOfB('rulesets'))}", isActive: false }`,
     ],
+    [
+      'transitionIngestionStatus',
+      async () => `{ id: "${encodeGlobalID('Ingestion', await rowOfB('ingestions'))}", status: PENDING }`,
+    ],
   ];
 
-  test('each mutation that names a row is covered here (createRuleset names none)', async () => {
+  test('each mutation that names a row is covered here (createRuleset and createIngestion name none)', async () => {
     const { schema } = await import('../../src/schema/index.js');
     const names = Object.keys(schema.getMutationType()?.getFields() ?? {}).filter(
-      (n) => n !== 'createRuleset',
+      (n) => n !== 'createRuleset' && n !== 'createIngestion',
     );
     expect(names.sort()).toEqual(MUTATIONS.map(([n]) => n).sort());
   });

@@ -90,12 +90,15 @@ describe('the manifest of `npm run codegen`', () => {
       const created = (await run('CreateRuleset', variablesOf('CreateRuleset', {}))).createRuleset as {
         ruleset: { id: string };
       };
+      const ingestion = (await run('CreateIngestion', variablesOf('CreateIngestion', {})))
+        .createIngestion as { ingestion: { id: string } };
       const placeholders: Record<string, string | undefined> = {
         '<a Case id, from CaseList>': caseId,
         '<a Case or Task id, from CaseList>': caseId,
         '<a CaseCode id, from CaseDetail>': detail.codes[0]?.id,
         '<a Ruleset id, from CreateRuleset>': created.ruleset.id,
         '<a Task id, from MyTasks or CaseDetail>': detail.tasks.edges[0]?.node.id,
+        '<an Ingestion id, from CreateIngestion>': ingestion.ingestion.id,
         '<a User id, from Me>': me.id,
         '<your User id, from Me>': me.id,
       };
