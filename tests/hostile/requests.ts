@@ -78,6 +78,8 @@ export const ID_TYPES: Record<string, string> = {
   'Mutation.updateCase(input.id)': 'Case',
   'Mutation.updateRuleset(input.id)': 'Ruleset',
   'Mutation.updateTask(input.id)': 'Task',
+  'Mutation.updateUser(input.id)': 'User',
+  'Mutation.setUserActive(input.id)': 'User',
   'Subscription.changes(caseId)': 'Case',
   'Subscription.changes(assigneeId)': 'User',
 };
@@ -108,10 +110,12 @@ export const MUTATION_INPUTS: Record<string, Record<string, unknown>> = {
     rules: { requirements: ['a'], documentation: ['b'], typicalTurnaround: '5 days', notes: 'n' },
   },
   createTask: { caseId: globalId('Case'), title: 'Call the payer', description: 'd' },
+  createUser: { email: 'hostile@test-clinic.com', name: 'n', role: enumValue('STAFF'), authId: 'hostile|1' },
   deleteCase: { id: globalId('Case') },
   deleteTask: { id: globalId('Task') },
   removeCaseCode: { id: globalId('CaseCode') },
   setRulesetActive: { id: globalId('Ruleset'), isActive: true },
+  setUserActive: { id: globalId('User'), isActive: true },
   transitionCaseStatus: { id: globalId('Case'), status: enumValue('APPROVED'), reason: 'r' },
   // FAILED: the one move that takes an errorMessage, so that the message's text is checked too.
   transitionIngestionStatus: { id: globalId('Ingestion'), status: enumValue('FAILED'), errorMessage: 'e' },
@@ -122,6 +126,7 @@ export const MUTATION_INPUTS: Record<string, Record<string, unknown>> = {
     rules: { requirements: ['a'], documentation: ['b'], typicalTurnaround: '5 days', notes: 'n' },
   },
   updateTask: { id: globalId('Task'), title: 't', description: 'd' },
+  updateUser: { id: globalId('User'), name: 'n', role: enumValue('CLINICIAN') },
 };
 
 /** How a query reaches a nested field: the first row of a list, or the viewer. */
