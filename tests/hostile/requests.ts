@@ -56,6 +56,8 @@ export const ID_TYPES: Record<string, string> = {
   'Query.case(id)': 'Case',
   'Query.task(id)': 'Task',
   'Query.ruleset(id)': 'Ruleset',
+  'Query.user(id)': 'User',
+  'Query.ingestion(id)': 'Ingestion',
   'Query.node(id)': 'Node',
   'Query.nodes(ids)': 'Node',
   'Query.tasks(filter.assigneeId)': 'User',

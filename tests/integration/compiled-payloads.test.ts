@@ -20,6 +20,10 @@ const CASE = `id payer status priority diagnosisCodes confidence { overall } met
   creator: createdBy { name } codes { code } ...CaseBits tasks(first: $first) { edges { node { title assignee { name } } } }
   matchingRulesets { payer procedure }`;
 const RULESET = 'id payer procedure isActive rules { requirements documentation typicalTurnaround notes }';
+const USER =
+  'id uuid email name role isActive deactivatedAt createdAt assignedTasks(first: $first) { totalCount edges { node { title } } }';
+const INGESTION =
+  'id sourceType sourceMetadata storagePath status errorMessage updatedAt cases(first: $first) { totalCount edges { node { payer } } }';
 const FRAGMENT = 'fragment CaseBits on Case { priority ingestion { id } }';
 
 /** What a selection needs declared beside it: `$first`, the fragment. */
@@ -150,6 +154,36 @@ test('ruleset payloads: create, update, deactivate', async () => {
   );
   await same('updateRuleset', 'ruleset', 'ruleset', RULESET, { id: created.id, procedure: '72149' }, email);
   await same('setRulesetActive', 'ruleset', 'ruleset', RULESET, { id: created.id, isActive: false }, email);
+});
+
+test('user payloads: create, update, deactivate, reactivate', async () => {
+  const email = 'admin@test-clinic.com';
+  const input = { email: 'payload@test-clinic.com', name: 'Payload', role: 'STAFF', authId: 'payload|1' };
+  const created = await same('createUser', 'user', 'user', USER, input, email);
+  await same('updateUser', 'user', 'user', USER, { id: created.id, role: 'CLINICIAN', name: null }, email);
+  for (const isActive of [false, true]) {
+    await same('setUserActive', 'user', 'user', USER, { id: created.id, isActive }, email);
+  }
+});
+
+test('ingestion payloads as the intake SERVICE: create, then through its workflow', async () => {
+  const email = 'intake@test-clinic.com';
+  const input = {
+    sourceType: 'PDF',
+    sourceMetadata: { pages: 2, filename: 'a.pdf' },
+    storagePath: 'in/a.pdf',
+  };
+  const created = await same('createIngestion', 'ingestion', 'ingestion', INGESTION, input, email);
+  for (const [status, errorMessage] of [['PROCESSING'], ['FAILED', 'unreadable'], ['PENDING']]) {
+    await same(
+      'transitionIngestionStatus',
+      'ingestion',
+      'ingestion',
+      INGESTION,
+      { id: created.id, status, errorMessage },
+      email,
+    );
+  }
 });
 
 test('an error member, and two mutations in one operation, answer as without the payload read', async () => {

@@ -1,8 +1,27 @@
 import { builder } from '../../builder.js';
+import { rowById } from '../../compiled/roots.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { IngestionStatus } from '../common/enums.js';
+import { rowIdFromGlobalId } from '../common/node.js';
 import { NEWEST_FIRST, type PageArgs, rootList, rootListSql } from '../common/pagination.js';
 import { Ingestion, IngestionConnection } from './types.js';
+
+// By id like case(id:), task(id:) and ruleset(id:): also what a mutation's payload is read by
+// (src/compiled/payloads.ts).
+builder.queryField('ingestion', (t) =>
+  t.prismaField({
+    type: 'Ingestion',
+    nullable: true,
+    description: "One ingestion of the viewer's clinic, or null",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.ingestion.findUnique({
+        ...query,
+        where: { id: rowIdFromGlobalId(args.id, 'Ingestion'), tenantId: ctx.viewer.tenantId },
+      }),
+    extensions: { sql: rowById((args: { id: string }) => rowIdFromGlobalId(args.id, 'Ingestion')) },
+  }),
+);
 
 builder.queryField('ingestions', (t) =>
   t.connection(
