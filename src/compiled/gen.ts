@@ -103,7 +103,7 @@ export const MAX_KEYS = 50;
 /** Walks one operation's selection for one role: row aliases, the sites, whether it audits. */
 export class Builder {
   readonly sites: Site[] = [];
-  /** Case.extractedData is read by a CLINICIAN or ADMIN: the statement also returns the case ids. */
+  /** Case.extractedData is read by a role that may (case:readExtractedData): the statement also returns the case ids. */
   audit = false;
   private aliases = 0;
   constructor(

@@ -253,7 +253,7 @@ async function run(
   }
   compiledStats.executed += 1;
   if (!audit) return withDataText(text);
-  // Case.extractedData read by a CLINICIAN or ADMIN: each such case object carries `"\u0000<id>"`
+  // Case.extractedData read by a role that may (case:readExtractedData): each such case object carries `"\u0000<id>"`
   // under `$a` (not a possible response key; no data string starts with U+0000); the ids go to the
   // loader the resolver uses.
   const caseIds: string[] = [];

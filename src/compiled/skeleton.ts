@@ -14,7 +14,7 @@ import { Untranslatable } from './sql.js';
 export interface Skeleton {
   /** The fields whose arguments are read per request. */
   sites: Site[];
-  /** Case.extractedData is read by a CLINICIAN or ADMIN: the statement also returns the case ids. */
+  /** Case.extractedData is read by a role that may (case:readExtractedData): the statement also returns the case ids. */
   audit: boolean;
   emit: Emit;
 }

@@ -24,7 +24,7 @@ export const AuditLog = builder.prismaNode('AuditLog', {
       extensions: { sql: enumOf('action') },
     }),
     entityType: t.exposeString('entityType', {
-      description: 'case, case_code, task or ruleset',
+      description: 'case, case_code, task, ruleset, user or ingestion',
       extensions: { sql: column('entityType') },
     }),
     entityId: t.expose('entityId', {

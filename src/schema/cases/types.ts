@@ -118,7 +118,7 @@ export const Case = builder.prismaNode('Case', {
       type: 'JSON',
       nullable: true,
       description:
-        'Extracted clinical text: null unless the viewer is CLINICIAN or ADMIN; every read is audited',
+        'Extracted clinical text: null unless the viewer is CLINICIAN, ADMIN or SERVICE; every read is audited',
       resolve: async (c, _args, ctx) => {
         // Not an error for the others: the field is plainly null (API.md, Roles).
         if (!can(ctx.viewer.role, 'case:readExtractedData')) return null;

@@ -15,7 +15,7 @@ export const Event = builder.prismaNode('Event', {
     }),
     entityType: t.exposeString('entityType', {
       nullable: true,
-      description: 'case, case_code, task or ruleset',
+      description: 'case, case_code, task, ruleset, user or ingestion',
       extensions: { sql: column('entityType') },
     }),
     entityId: t.expose('entityId', {
