@@ -79,9 +79,18 @@ export const caseCodeTable: AuditedTable<CaseCode> = {
 
 /**
  * The case and its codes in one statement. An ingestion that is not the tenant's is refused by the
- * foreign key (ingestion_id, tenant_id): mapDatabaseError names it.
+ * foreign key (ingestion_id, tenant_id): mapDatabaseError names it. The intake SERVICE creates
+ * cases from what it extracted, so each of its cases names the ingestion it came from.
  */
 export function createCase(actor: Actor, memberIdHashKey: string, input: CreateCaseInput): Promise<Case> {
+  if (actor.role === 'service' && input.ingestionId == null) {
+    throw new ValidationError([
+      {
+        path: ['ingestionId'],
+        message: 'is required of the intake SERVICE: a case names the ingestion it came from',
+      },
+    ]);
+  }
   const fields: RowFields<Case> = {
     tenantId: actor.tenantId,
     createdBy: actor.userId,

@@ -238,3 +238,34 @@ test('the intake service may not update or transition a case, nor read the audit
   }
   expect(await counts()).toEqual(before);
 });
+
+test('each case of the intake service names the ingestion it came from; an ADMIN’s need not', async () => {
+  const input = {
+    memberId: 'M-NO-SOURCE',
+    payer: 'Aetna',
+    confidence: { overall: 0.9 },
+    extractedData: { note: 'x' },
+  };
+  const create = `mutation ($input: CreateCaseInput!) { createCase(input: $input) {
+    __typename ... on ValidationError { fieldErrors { path message } } } }`;
+  const service = await app.gql<{ createCase: { __typename: string; fieldErrors?: unknown } }>(
+    create,
+    { input },
+    { email: INTAKE },
+  );
+  expect(service.body.data?.createCase).toEqual({
+    __typename: 'ValidationError',
+    fieldErrors: [
+      {
+        path: ['ingestionId'],
+        message: 'is required of the intake SERVICE: a case names the ingestion it came from',
+      },
+    ],
+  });
+  const admin = await app.gql<{ createCase: { __typename: string } }>(
+    create,
+    { input },
+    { email: 'admin@test-clinic.com' },
+  );
+  expect(admin.body.data?.createCase.__typename).toBe('CreateCasePayload');
+});
