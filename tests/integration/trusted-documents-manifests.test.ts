@@ -92,6 +92,9 @@ describe('the manifest of `npm run codegen`', () => {
       };
       const ingestion = (await run('CreateIngestion', variablesOf('CreateIngestion', {})))
         .createIngestion as { ingestion: { id: string } };
+      const user = (await run('CreateUser', variablesOf('CreateUser', {}))).createUser as {
+        user: { id: string };
+      };
       const placeholders: Record<string, string | undefined> = {
         '<a Case id, from CaseList>': caseId,
         '<a Case or Task id, from CaseList>': caseId,
@@ -100,6 +103,7 @@ describe('the manifest of `npm run codegen`', () => {
         '<a Task id, from MyTasks or CaseDetail>': detail.tasks.edges[0]?.node.id,
         '<an Ingestion id, from CreateIngestion>': ingestion.ingestion.id,
         '<a User id, from Me>': me.id,
+        '<a User id, from CreateUser>': user.user.id,
         '<your User id, from Me>': me.id,
       };
       const kind = (name: string) => getOperationAST(parse(manifest[idOf(name)] ?? ''))?.operation;
