@@ -1,7 +1,8 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { stableUuid } from '../../src/db/seed.js';
 import { file, ROLES, useCompiledPair } from '../helpers/compiled-pair.js';
+import { query } from '../helpers/db.js';
 
 // A corpus (bench Q1–Q3, the query operations of docs/examples, every covered field, argument,
 // filter and order, fragments, aliases, directives with variables and defaults, nulls and odd
@@ -9,6 +10,12 @@ import { file, ROLES, useCompiledPair } from '../helpers/compiled-pair.js';
 // each request the compiler covers answered by its one SQL statement.
 
 const pair = useCompiledPair();
+// One STAFF member has left the clinic: `isActive: false` and the users(isActive:) filter have a row to show.
+beforeAll(() =>
+  query(pair.db.ownerUrl, `UPDATE users SET deactivated_at = '2026-11-30T08:00:00Z' WHERE id = $1`, [
+    stableUuid('test-clinic', 'user', 'riley'),
+  ]),
+);
 
 const TASK_FIELDS = `id uuid title description status priority dueDate completedAt isOverdue createdAt updatedAt __typename
   assignee { id uuid name email role createdAt updatedAt } case { id payer status }`;
@@ -238,6 +245,20 @@ const CORPUS: Case[] = [
     `query ($f: TaskFilter) { tasks(filter: $f) { totalCount } }`,
     () => ({ f: { assigneeId: 'abc' } }),
     false,
+  ],
+  [
+    'users by activity, user(id:) and ingestion(id:)',
+    `query ($user: ID!, $ingestion: ID!) {
+       active: users(first: 3, isActive: true) { totalCount edges { node { id isActive deactivatedAt } } }
+       inactive: users(first: 3, isActive: false, role: STAFF) { totalCount edges { node { id isActive } } }
+       service: users(first: 3, role: SERVICE) { totalCount edges { node { email role isActive } } }
+       user(id: $user) { email isActive deactivatedAt assignedTasks(first: 1) { totalCount } }
+       ingestion(id: $ingestion) { status errorMessage cases(first: 1) { totalCount } } }`,
+    () => ({
+      user: encodeGlobalID('User', stableUuid('test-clinic', 'user', 'jordan')),
+      ingestion: encodeGlobalID('Ingestion', stableUuid('test-clinic', 'ingestion', '9')),
+    }),
+    true,
   ],
   [
     'users, ingestions, rulesets, events',

@@ -28,7 +28,12 @@ builder.queryField('users', (t) =>
     {
       type: User,
       description: "The clinic's users, newest first",
-      args: { role: t.arg({ type: UserRole, description: 'Only users with this role' }) },
+      args: {
+        role: t.arg({ type: UserRole, description: 'Only users with this role' }),
+        isActive: t.arg.boolean({
+          description: 'true: only active users (whom tasks may be assigned to); false: only deactivated ones',
+        }),
+      },
       resolve: (_root, args, ctx, info) =>
         rootList({
           context: ctx,
@@ -41,7 +46,7 @@ builder.queryField('users', (t) =>
         }) as never,
       extensions: {
         sql: rootListSql({
-          where: (args: PageArgs & { role?: string | null }, { ctx }) =>
+          where: (args: PageArgs & UsersArgs, { ctx }) =>
             usersWhere(ctx.viewer.tenantId, args),
           order: () => ({ name: 'CREATED_AT_DESC', keys: NEWEST_FIRST }),
         }),
@@ -51,7 +56,16 @@ builder.queryField('users', (t) =>
   ),
 );
 
+interface UsersArgs {
+  role?: string | null;
+  isActive?: boolean | null;
+}
+
 /** `users`' filter (the resolver's and the compiled query's). */
-export function usersWhere(tenantId: string, args: { role?: string | null }): Prisma.UserWhereInput {
-  return { tenantId, ...(args.role ? { role: args.role } : {}) };
+export function usersWhere(tenantId: string, args: UsersArgs): Prisma.UserWhereInput {
+  return {
+    tenantId,
+    ...(args.role ? { role: args.role } : {}),
+    ...(args.isActive == null ? {} : { deactivatedAt: args.isActive ? null : { not: null } }),
+  };
 }
