@@ -56,6 +56,11 @@ export function unauthenticated(reason: string): GraphQLError {
   });
 }
 
+/** The token is valid, but its subject is no active user of its tenant (unknown, or deactivated). */
+export function noActiveUser(): GraphQLError {
+  return unauthenticated('no active user with this subject in this tenant');
+}
+
 export function forbidden(reason: string): GraphQLError {
   return new GraphQLError(`Forbidden: ${reason}`, { extensions: { code: 'FORBIDDEN' } });
 }
@@ -98,6 +103,16 @@ export function transactionConflict(requestId: string): GraphQLError {
     'Another request was changing the same rows at the same time; nothing was written; retry',
     { extensions: { code: 'TRANSACTION_CONFLICT', requestId } },
   );
+}
+
+/**
+ * The request's user got another role while the request waited to write (an ADMIN changed it):
+ * what it may do is decided again when it is sent again. Nothing was written.
+ */
+export function roleChanged(): GraphQLError {
+  return new GraphQLError('Your role changed while this request ran; nothing was written: send it again', {
+    extensions: { code: 'TRANSACTION_CONFLICT' },
+  });
 }
 
 /** Anything unexpected: the client learns only the request id, the log has the rest. */

@@ -1,11 +1,12 @@
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { TokenVerifier } from './auth/jwt.js';
+import type { TokenClaims, TokenVerifier } from './auth/jwt.js';
 import { capturePayloads } from './compiled/payloads.js';
 import type { Config } from './config.js';
 import type { PipelinePlugin, ServerContext } from './context.js';
 import { poolOf } from './db/client.js';
 import { createReadinessCheck, type ReadinessCheck } from './db/readiness.js';
+import { withRequest } from './db/tenant.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { exampleTabs, graphiqlOptions } from './graphiql.js';
 import type { Logger } from './logger.js';
@@ -103,6 +104,11 @@ export function createServer(deps: ServerDeps): AppServer {
   const fanout = config.realtime.redisUrl
     ? fanOutWithRedis(config.realtime.redisUrl, changeFeed, feedLogger)
     : listenWithPostgres(config.realtime.listenUrl ?? deps.databaseUrl, changeFeed, feedLogger);
+  // The token's user, looked up for a graphql-ws connection (which runs no operation itself).
+  const isActiveUser = (claims: TokenClaims) =>
+    withRequest(deps.prisma, claims, async (tx) => tx.user !== null, {
+      statementTimeoutMs: config.statementTimeoutMs,
+    });
   // A mutation's payload rows are read by a compiled query: it needs the mutations' payloads.
   capturePayloads(schema);
   const examples = config.graphiql || metricsOn(config) || deps.tracing ? exampleTabs() : [];
@@ -200,6 +206,7 @@ export function createServer(deps: ServerDeps): AppServer {
     yoga,
     schema,
     verifyToken: deps.verifyToken,
+    isActiveUser,
     maxMessageBytes: config.limits.bodyBytes,
     maxSocketsPerUser: config.realtime.maxSubscriptionsPerUser,
     logger,

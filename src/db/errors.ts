@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, roleChanged, unauthenticated, ValidationError } from '../errors.js';
 import { isUnkeptStatement } from './prepared.js';
 
 /**
@@ -22,6 +22,16 @@ export function mapDatabaseError(error: unknown): Error {
       );
     case 'P2025':
       return new NotFoundError('Not found');
+    case '42501': {
+      // The events trigger (migration 20261206000000): the request's user lost their rights while
+      // it waited for the tenant's lock. Nothing it wrote is kept.
+      const constraint = violatedConstraint(error);
+      if (constraint === 'events_actor_active') {
+        return unauthenticated('this user was deactivated while the request ran: nothing was written');
+      }
+      if (constraint === 'events_actor_role') return roleChanged();
+      return error instanceof Error ? error : new Error(String(error));
+    }
     case '23514': {
       const refusal = CHECK_REFUSAL[violatedConstraint(error) ?? ''];
       if (refusal) return new ValidationError([refusal]);

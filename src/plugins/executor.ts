@@ -26,7 +26,7 @@ import {
   type TenantTransactionOptions,
   withRequest,
 } from '../db/tenant.js';
-import { unauthenticated } from '../errors.js';
+import { noActiveUser, unauthenticated } from '../errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { type ChangeRow, isDeactivation, SUBSCRIBER_DEACTIVATED } from '../realtime/changes.js';
@@ -84,8 +84,7 @@ export function useTenantExecutor(prisma: PrismaClient, options: ExecutorOptions
           prisma,
           claims,
           async (tx) => {
-            if (!tx.user)
-              return { errors: [unauthenticated('no active user with this subject in this tenant')] };
+            if (!tx.user) return { errors: [noActiveUser()] };
             // useRequestLog, the first plugin, gives every request its id.
             const base: RequestContext = {
               requestId: server.requestId ?? crypto.randomUUID(),

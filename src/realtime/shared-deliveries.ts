@@ -1,5 +1,5 @@
 import { type DocumentNode, type ExecutionArgs, type ExecutionResult, Kind, visit } from 'graphql';
-import { unauthenticated } from '../errors.js';
+import { noActiveUser } from '../errors.js';
 
 /**
  * One change resolved once for all the subscribers that would get the same result: same tenant,
@@ -84,8 +84,7 @@ export class SharedDeliveries {
     const { result, roles } = await shared;
     const role = roles?.get(subscriber.authId);
     if (roles && !isUnauthenticated(result)) {
-      if (role === undefined)
-        return { errors: [unauthenticated('no active user with this subject in this tenant')] };
+      if (role === undefined) return { errors: [noActiveUser()] };
       if (role === subscriber.role) return result;
     }
     return (await resolve([])).result;

@@ -11,7 +11,7 @@ import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { AuthenticationError, type TokenVerifier } from '../auth/jwt.js';
+import { AuthenticationError, type TokenClaims, type TokenVerifier } from '../auth/jwt.js';
 import type { Logger } from '../logger.js';
 import { requestedDocumentId } from '../plugins/trusted-documents.js';
 import type { TrustedDocuments } from '../trusted-documents.js';
@@ -35,6 +35,8 @@ const FORWARDED = parse('subscription Forwarded { __typename }');
 const HEARTBEAT_MS = 12_000;
 /** On shutdown, a socket whose peer has not answered its close frame within this long is cut. */
 const CLOSE_HANDSHAKE_MS = 1_000;
+/** RFC 6455's "try again later": the user could not be looked up (the database is down). */
+const TRY_AGAIN_LATER = 1013;
 
 interface Forwarded {
   payload: SubscribePayload;
@@ -49,6 +51,8 @@ export function serveWebSockets(
     yoga: YogaServerInstance<object, object>;
     schema: GraphQLSchema;
     verifyToken: TokenVerifier;
+    /** Whether the token's user is active: a deactivated user's socket is refused at connection_init. */
+    isActiveUser: (claims: TokenClaims) => Promise<boolean>;
     /** MAX_BODY_BYTES: a message is a request body. */
     maxMessageBytes: number;
     /** MAX_SUBSCRIPTIONS_PER_USER: a user's open sockets are bounded like their subscriptions. */
@@ -90,12 +94,28 @@ export function serveWebSockets(
         const authorization =
           authorizationOf(ctx.connectionParams) ?? ctx.extra.request.headers.authorization;
         let user: string;
+        let claims: TokenClaims;
         try {
-          const claims = await deps.verifyToken(authorization ?? null);
+          claims = await deps.verifyToken(authorization ?? null);
           user = `${claims.tenantId}:${claims.authId}`;
         } catch (error) {
           if (!(error instanceof AuthenticationError)) throw error;
           ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${error.message}`.slice(0, 120));
+          return false;
+        }
+        // An idle socket holds a place among the user's (below): a deactivated user gets none.
+        let active: boolean;
+        try {
+          active = await deps.isActiveUser(claims);
+        } catch {
+          ctx.extra.socket.close(TRY_AGAIN_LATER, 'The database is unavailable; connect again shortly');
+          return false;
+        }
+        if (!active) {
+          ctx.extra.socket.close(
+            CloseCode.Unauthorized,
+            'Unauthorized: no active user with this subject in this tenant',
+          );
           return false;
         }
         // Idle acknowledged sockets would otherwise let one user take every connection

@@ -52,6 +52,10 @@ export function createTask(actor: Actor, input: CreateTaskInput): Promise<Task> 
   if (actor.role === 'staff' && input.assigneeId != null && input.assigneeId !== actor.userId) {
     throw forbidden('a STAFF member may create tasks only unassigned or assigned to themselves');
   }
+  // The intake SERVICE may not assign (task:assign): its review tasks wait for the clinic's staff.
+  if (actor.role === 'service' && input.assigneeId != null) {
+    throw forbidden('the intake SERVICE creates tasks unassigned: the clinic’s staff take them');
+  }
   // The composite foreign keys (case_id, tenant_id) and (assigned_to, tenant_id) refuse a case or
   // user that is not the tenant's: mapDatabaseError names which one was missing.
   return createAudited(actor, taskTable, {

@@ -165,13 +165,16 @@ test('npm run db:deploy applies the administration migration, and only it, over 
   expect((await deployMigrations(ownerUrl)).applied).toEqual([]);
 });
 
-test("the previous release's rows are unchanged, and every old user is active", async () => {
+test("the previous release's rows are unchanged, every old user is active, and every tenant has its counter row", async () => {
   const after = await snapshot();
   expect(after).toEqual({
     ...before,
     users: before.users?.map((user) => ({ ...user, deactivated_at: null })),
+    // The clinic that never wrote had none: the writes' lock (and the last-ADMIN rule) need it.
+    change_cursors: [...(before.change_cursors ?? []), { tenant_id: OTHER_CLINIC, last: '0' }],
   });
   expect(after.users).toHaveLength(5);
+  expect(before.change_cursors?.map((row) => row.tenant_id)).toEqual([CLINIC]);
 });
 
 test('begin_request keeps its call shape, finds every old user, and refuses a deactivated one', async () => {

@@ -213,21 +213,25 @@ describe('a request admitted before its user lost their rights', () => {
     );
     const committedAfter = row?.cursor != null && row.cursor > demotedAt;
     expect({ result: rootResult(created.body), committedAfter }).toEqual({
-      result: 'FORBIDDEN',
+      result: 'TRANSACTION_CONFLICT', // sent again, it is FORBIDDEN: its user is STAFF now
       committedAfter: false,
     });
   });
 });
 
 describe('a deactivated user', () => {
-  // API.md: "every request with that user's token is 401 UNAUTHENTICATED". A document that fails
-  // validation is answered before the user is looked up: the former employee learns which fields
-  // exist (and, with introspection on, gets "Did you mean" suggestions).
-  test('gets 401 for a document that does not validate, not the validation errors', async () => {
+  // A document refused before it runs (parse, validation, limits) is answered without reading the
+  // user: refusals cost no database work (docs/api-decisions.md). A deactivated user learns only
+  // what the public schema says; every document that runs is 401.
+  test('gets 401 for every document that runs; a document that does not validate is refused without a database read', async () => {
     const user = await newUser('STAFF');
     await app.gql(SET_ACTIVE, { input: { id: user.id, isActive: false } }, { email: ADMIN });
-    const res = await app.gql('{ usrs { id } }', {}, { authorization: user.authorization });
-    expect({ status: res.status, codes: res.body.errors?.map((e) => e.extensions?.code) }).toEqual({
+    app.statements.length = 0;
+    const invalid = await app.gql('{ usrs { id } }', {}, { authorization: user.authorization });
+    expect(invalid.body.errors?.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(app.statements).toEqual([]);
+    const valid = await app.gql('{ users { totalCount } }', {}, { authorization: user.authorization });
+    expect({ status: valid.status, codes: valid.body.errors?.map((e) => e.extensions?.code) }).toEqual({
       status: 401,
       codes: ['UNAUTHENTICATED'],
     });

@@ -131,14 +131,17 @@ test('a FORBIDDEN mutation on a socket does not cut the subscriptions it also ca
   socket.ws.close();
 });
 
-test('a token of a user removed since: connection_init is accepted, the operation is 4401', async () => {
+test('a token of a user removed since: refused at connection_init with 4401, not acknowledged', async () => {
   await query(app.db.ownerUrl, "UPDATE users SET auth_id = 'gone|jordan' WHERE email = $1", [JORDAN]);
   try {
-    const socket = await initialized(JORDAN);
-    socket.send({ id: '1', type: 'subscribe', payload: { query: CHANGES } });
+    const socket = await raw();
+    socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${await tokenFor(JORDAN)}` } });
     const closed = await socket.closed;
-    expect(closed.code).toBe(4401);
-    expect(JSON.stringify(socket.messages)).toMatch(/UNAUTHENTICATED/);
+    expect(closed).toEqual({
+      code: 4401,
+      reason: 'Unauthorized: no active user with this subject in this tenant',
+    });
+    expect(socket.messages).toEqual([]);
   } finally {
     await query(app.db.ownerUrl, 'UPDATE users SET auth_id = $1 WHERE email = $2', [
       `seed|${JORDAN}`,

@@ -26,9 +26,11 @@ export const CreateUserInput = builder.inputType('CreateUserInput', {
 
 export const createUserSchema = z.object({
   // Lower-cased: the same mailbox is one user however it was typed.
+  // Bounded after lower-casing too: a few letters (U+0130) grow when lower-cased.
   email: requiredText(MAX_USER_TEXT)
     .pipe(z.string().regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address (name@domain)'))
-    .transform((email) => email.toLowerCase()),
+    .transform((email) => email.toLowerCase())
+    .pipe(z.string().max(MAX_USER_TEXT, `must be at most ${MAX_USER_TEXT} characters`)),
   name: optionalText(MAX_USER_TEXT).transform((v) => v ?? null),
   role: z.enum(ROLES),
   // Compared with tokens' `sub` byte for byte: never trimmed or folded, so whitespace is refused.

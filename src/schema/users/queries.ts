@@ -31,7 +31,8 @@ builder.queryField('users', (t) =>
       args: {
         role: t.arg({ type: UserRole, description: 'Only users with this role' }),
         isActive: t.arg.boolean({
-          description: 'true: only active users (whom tasks may be assigned to); false: only deactivated ones',
+          description:
+            'true: only active users (whom tasks may be assigned to); false: only deactivated ones',
         }),
       },
       resolve: (_root, args, ctx, info) =>
@@ -46,8 +47,7 @@ builder.queryField('users', (t) =>
         }) as never,
       extensions: {
         sql: rootListSql({
-          where: (args: PageArgs & UsersArgs, { ctx }) =>
-            usersWhere(ctx.viewer.tenantId, args),
+          where: (args: PageArgs & UsersArgs, { ctx }) => usersWhere(ctx.viewer.tenantId, args),
           order: () => ({ name: 'CREATED_AT_DESC', keys: NEWEST_FIRST }),
         }),
       },
