@@ -108,3 +108,30 @@ test('Case.extractedData is null, not an error, for roles without case:readExtra
     else expect(value).toBeNull();
   }
 });
+
+test('auditLogs, and an audit row through node(id), only for roles with auditLog:read; FORBIDDEN for the others', async () => {
+  const [row] = await query<{ id: string }>(app.db.ownerUrl, 'SELECT id FROM audit_logs ORDER BY id LIMIT 1');
+  const auditId = encodeGlobalID('AuditLog', row?.id as string);
+  for (const role of ROLES) {
+    const allowed = (PERMISSIONS['auditLog:read'] as readonly Role[]).includes(role);
+    const list = await app.gql('{ auditLogs(first: 1) { totalCount } }', {}, { email: emailOf(role) });
+    const node = await app.gql(
+      'query ($id: ID!) { node(id: $id) { id } }',
+      { id: auditId },
+      { email: emailOf(role) },
+    );
+    if (allowed) {
+      expect(list.body.errors, role).toBeUndefined();
+      expect(node.body.data, role).toEqual({ node: { id: auditId } });
+    } else {
+      expect(
+        list.body.errors?.map((e) => [e.extensions?.code, e.path]),
+        role,
+      ).toEqual([['FORBIDDEN', ['auditLogs']]]);
+      expect(
+        node.body.errors?.map((e) => e.extensions?.code),
+        role,
+      ).toEqual(['FORBIDDEN']);
+    }
+  }
+});

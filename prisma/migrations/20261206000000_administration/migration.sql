@@ -90,8 +90,8 @@ ALTER TABLE "change_cursors" FORCE ROW LEVEL SECURITY;
 -- again, in a statement of its own and so with a snapshot that sees what committed while this
 -- one waited. The request is then refused whole: `events_actor_active` becomes 401, and
 -- `events_actor_role` a conflict to retry (src/db/errors.ts). Writes outside a request (the seed,
--- an operator's SQL) have no app.user_role and are not checked; neither is a user's change of
--- their own role (an ADMIN stepping down while others remain), which the statement itself makes.
+-- an operator's SQL) have no app.user_role and are not checked; nor is the role of a user's change
+-- of themselves (an ADMIN stepping down while others remain: the statement itself changes it).
 CREATE OR REPLACE FUNCTION "events_assign_cursor"() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -101,13 +101,12 @@ BEGIN
   INSERT INTO "change_cursors" AS c ("tenant_id", "last") VALUES (NEW."tenant_id", 1)
     ON CONFLICT ("tenant_id") DO UPDATE SET "last" = c."last" + 1
     RETURNING c."last" INTO NEW."cursor";
-  IF admitted_role IS NOT NULL AND admitted_role <> '' AND NEW."user_id" IS NOT NULL
-     AND NOT (NEW."entity_type" = 'user' AND NEW."entity_id" = NEW."user_id") THEN
+  IF admitted_role IS NOT NULL AND admitted_role <> '' AND NEW."user_id" IS NOT NULL THEN
     SELECT u."role", u."deactivated_at" INTO actor FROM "users" u WHERE u."id" = NEW."user_id";
     IF NOT FOUND OR actor."deactivated_at" IS NOT NULL THEN
       RAISE EXCEPTION 'the acting user was deactivated' USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'events_actor_active';
     END IF;
-    IF actor."role" <> admitted_role THEN
+    IF actor."role" <> admitted_role AND NOT (NEW."entity_type" = 'user' AND NEW."entity_id" = NEW."user_id") THEN
       RAISE EXCEPTION 'the acting user''s role changed' USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'events_actor_role';
     END IF;
   END IF;
