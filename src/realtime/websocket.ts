@@ -103,23 +103,10 @@ export function serveWebSockets(
           ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${error.message}`.slice(0, 120));
           return false;
         }
-        // An idle socket holds a place among the user's (below): a deactivated user gets none.
-        let active: boolean;
-        try {
-          active = await deps.isActiveUser(claims);
-        } catch {
-          ctx.extra.socket.close(TRY_AGAIN_LATER, 'The database is unavailable; connect again shortly');
-          return false;
-        }
-        if (!active) {
-          ctx.extra.socket.close(
-            CloseCode.Unauthorized,
-            'Unauthorized: no active user with this subject in this tenant',
-          );
-          return false;
-        }
         // Idle acknowledged sockets would otherwise let one user take every connection
-        // MAX_CONNECTIONS allows: a user holds at most as many sockets as subscriptions.
+        // MAX_CONNECTIONS allows: a user holds at most as many sockets as subscriptions. The place
+        // is taken before the user is looked up, so that a flood of one user's sockets costs that
+        // many lookups at most, and given back when the socket closes, however it closes.
         const held = socketsPerUser.get(user) ?? 0;
         if (held >= deps.maxSocketsPerUser) {
           ctx.extra.socket.close(
@@ -134,6 +121,21 @@ export function serveWebSockets(
           if (left > 0) socketsPerUser.set(user, left);
           else socketsPerUser.delete(user);
         });
+        // A deactivated user gets no socket (their token is refused by every operation anyway).
+        let active: boolean;
+        try {
+          active = await deps.isActiveUser(claims);
+        } catch {
+          ctx.extra.socket.close(TRY_AGAIN_LATER, 'The database is unavailable; connect again shortly');
+          return false;
+        }
+        if (!active) {
+          ctx.extra.socket.close(
+            CloseCode.Unauthorized,
+            'Unauthorized: no active user with this subject in this tenant',
+          );
+          return false;
+        }
         authorizations.set(ctx, authorization as string);
         return true;
       },
