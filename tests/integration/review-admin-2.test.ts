@@ -84,10 +84,13 @@ async function holdLock(sql: string, params: unknown[] = []) {
   };
 }
 
-const holdTenantWrites = () => holdLock('SELECT 1 FROM change_cursors WHERE tenant_id = $1 FOR UPDATE', [TENANT]);
+const holdTenantWrites = () =>
+  holdLock('SELECT 1 FROM change_cursors WHERE tenant_id = $1 FOR UPDATE', [TENANT]);
 
 async function roleOf(uuid: string): Promise<string | undefined> {
-  const [row] = await query<{ role: string }>(app.db.ownerUrl, 'SELECT role FROM users WHERE id = $1', [uuid]);
+  const [row] = await query<{ role: string }>(app.db.ownerUrl, 'SELECT role FROM users WHERE id = $1', [
+    uuid,
+  ]);
   return row?.role;
 }
 
@@ -115,5 +118,54 @@ describe('a request admitted before its user was demoted', () => {
       undo: expect.stringMatching(/^(TRANSACTION_CONFLICT|FORBIDDEN)$/),
       role: 'staff',
     });
+  });
+});
+
+/** Opens a graphql-ws socket and sends connection_init with `authorization`. */
+async function initSocket(authorization: string): Promise<WebSocket> {
+  const origin = app.http.listening
+    ? `http://127.0.0.1:${(app.http.address() as { port: number }).port}`
+    : await listenLocally(app);
+  const ws = new WebSocket(`${origin.replace('http:', 'ws:')}/graphql`, 'graphql-transport-ws');
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization } }));
+  return ws;
+}
+
+/** The first thing the server does with a socket: its first message's type, or its close code. */
+function firstAnswer(ws: WebSocket): Promise<string> {
+  return new Promise((resolve) => {
+    ws.once('message', (message) => resolve((JSON.parse(message.toString()) as { type: string }).type));
+    ws.once('close', (code) => resolve(String(code)));
+  });
+}
+
+describe('graphql-ws connection_init', () => {
+  // The user is now looked up at connection_init, between the token check and the count of the
+  // user's sockets (MAX_SUBSCRIPTIONS_PER_USER). A socket that closes while the lookup runs is
+  // still counted when the lookup returns, and its `close` listener is added after the close
+  // happened: the count never goes down. A client that drops its connection during a slow moment
+  // of the database (or an attacker holding the token) locks the user out of realtime on that
+  // instance until it restarts (4429 "Too many sockets" with no socket open).
+  test('a socket closed while its user is looked up does not keep a place among the user’s sockets', async () => {
+    const user = await newUser('STAFF');
+    const slowDatabase = await holdLock('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+    const dropped = await Promise.all([initSocket(user.authorization), initSocket(user.authorization)]);
+    await waitForLockWaiters(2);
+    await Promise.all(
+      dropped.map((ws) => new Promise((resolve) => (ws.once('close', resolve), ws.close(1000)))),
+    );
+    // Let the server see both closes before the lookups return.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await slowDatabase.release();
+    // Both lookups return (no socket left to answer): then a fresh socket of the same user.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const fresh = await initSocket(user.authorization);
+    const answer = await firstAnswer(fresh);
+    fresh.close(1000);
+    expect(answer).toBe('connection_ack');
   });
 });
