@@ -2,7 +2,7 @@ import type { Actor } from '../context.js';
 import { requestSql } from '../db/tenant.js';
 import type { Role } from '../domain/vocabulary.js';
 import { enumName } from '../domain/workflow.js';
-import { forbidden, ValidationError } from '../errors.js';
+import { forbidden, roleChanged, ValidationError } from '../errors.js';
 import type { User } from '../generated/prisma/client.js';
 import { type AuditedTable, createAudited, updateAudited } from './mutation.js';
 
@@ -56,6 +56,11 @@ export function updateUser(actor: Actor, input: UpdateUserInput): Promise<User> 
     id: input.id,
     expectedUpdatedAt: input.expectedUpdatedAt,
     check: async (user) => {
+      // One's own row, read and locked after every earlier write of the tenant committed: another
+      // ADMIN may have changed one's role meanwhile, and this request was admitted with the old
+      // one (the events trigger holds writes about other rows to the admitted role; this one
+      // changes the very row it would read).
+      if (user.id === actor.userId && user.role !== actor.role) throw roleChanged();
       if (input.role !== undefined && input.role !== 'admin') await assertNotLastAdmin(actor, user, 'role');
     },
     data: { name: input.name, role: input.role },

@@ -90,8 +90,7 @@ ALTER TABLE "change_cursors" FORCE ROW LEVEL SECURITY;
 -- again, in a statement of its own and so with a snapshot that sees what committed while this
 -- one waited. The request is then refused whole: `events_actor_active` becomes 401, and
 -- `events_actor_role` a conflict to retry (src/db/errors.ts). Writes outside a request (the seed,
--- an operator's SQL) have no app.user_role and are not checked; nor is the role of a user's change
--- of themselves (an ADMIN stepping down while others remain: the statement itself changes it).
+-- an operator's SQL) have no app.user_role and are not checked.
 CREATE OR REPLACE FUNCTION "events_assign_cursor"() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -106,8 +105,15 @@ BEGIN
     IF NOT FOUND OR actor."deactivated_at" IS NOT NULL THEN
       RAISE EXCEPTION 'the acting user was deactivated' USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'events_actor_active';
     END IF;
-    IF actor."role" <> admitted_role AND NOT (NEW."entity_type" = 'user' AND NEW."entity_id" = NEW."user_id") THEN
-      RAISE EXCEPTION 'the acting user''s role changed' USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'events_actor_role';
+    IF actor."role" <> admitted_role THEN
+      IF NEW."entity_type" = 'user' AND NEW."entity_id" = NEW."user_id" THEN
+        -- The request changed its own user's role (an ADMIN stepping down while others remain;
+        -- src/services/users.ts checked that the role it changed was still the admitted one): its
+        -- later writes hold to the new role. Rolled back with the change if the change is.
+        PERFORM set_config('app.user_role', actor."role", true);
+      ELSE
+        RAISE EXCEPTION 'the acting user''s role changed' USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'events_actor_role';
+      END IF;
     END IF;
   END IF;
   IF current_setting('app.change_notify', true) IS DISTINCT FROM 'off' THEN
