@@ -1,17 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
-import { signToken } from '../../src/auth/jwt.js';
 import { stableUuid } from '../../src/db/seed.js';
-import { listenLocally, startTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { query } from '../helpers/db.js';
+import {
+  createUserAsAdmin,
+  holdLock,
+  holdTenantWrites,
+  rootResult,
+  waitForLockWaiters,
+} from '../helpers/users.js';
 
 // Second review of issue 16: the review fixes (912ae62, bb7c024, 4f77341) tried as an attacker,
 // an operator and a newcomer. Each test asserts what API.md and docs/security.md promise; each
 // one failed on the reviewed build (main at 4f77341).
 
-const TENANT = stableUuid('tenant', 'test-clinic');
+const _TENANT = stableUuid('tenant', 'test-clinic');
 const ADMIN = 'admin@test-clinic.com';
 
 let app: TestApp;
@@ -23,69 +28,8 @@ afterAll(async () => {
   await app?.close();
 });
 
-type Result = { __typename?: string; user?: { id: string } };
-
-async function bearer(authId: string, tenantId = TENANT): Promise<string> {
-  return `Bearer ${await signToken(TEST_JWT_SECRET, { authId, tenantId }, { tenantClaim: 'tenant_id' })}`;
-}
-
-const CREATE_USER = `mutation ($input: CreateUserInput!) { createUser(input: $input) { __typename
-  ... on CreateUserPayload { user { id } } } }`;
 const UPDATE_USER = `mutation ($input: UpdateUserInput!) { updateUser(input: $input) { __typename } }`;
-
-/** A new user of the test clinic, made by its ADMIN through the API. */
-async function newUser(role: string) {
-  const authId = `review2|${randomUUID()}`;
-  const res = await app.gql<{ createUser: Result }>(
-    CREATE_USER,
-    { input: { email: `${randomUUID()}@test-clinic.com`, role, authId } },
-    { email: ADMIN },
-  );
-  const id = res.body.data?.createUser.user?.id as string;
-  expect(id, JSON.stringify(res.body)).toEqual(expect.any(String));
-  return {
-    id,
-    uuid: Buffer.from(id, 'base64').toString().split(':')[1] as string,
-    authId,
-    authorization: await bearer(authId),
-  };
-}
-
-const rootResult = (body: { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] }) => {
-  const result = Object.values((body.data ?? {}) as Record<string, Result>)[0];
-  return result?.__typename ?? String(body.errors?.[0]?.extensions?.code);
-};
-
-/** Backends of this test's database waiting for a lock. */
-async function waitForLockWaiters(n: number) {
-  for (let i = 0; i < 500; i++) {
-    const [row] = await query<{ n: number }>(
-      app.db.ownerUrl,
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-    );
-    if ((row?.n ?? 0) >= n) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`never ${n} backends waiting for a lock`);
-}
-
-/** Holds `sql` (a lock) in a transaction of the owner's own until `release()`. */
-async function holdLock(sql: string, params: unknown[] = []) {
-  const client = new pg.Client({ connectionString: app.db.ownerUrl });
-  await client.connect();
-  await client.query('BEGIN');
-  await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [TENANT]);
-  await client.query(sql, params);
-  return {
-    async release() {
-      await client.query('COMMIT');
-      await client.end();
-    },
-  };
-}
-
-const holdTenantWrites = () =>
-  holdLock('SELECT 1 FROM change_cursors WHERE tenant_id = $1 FOR UPDATE', [TENANT]);
+const newUser = (role: string) => createUserAsAdmin(app, role);
 
 async function roleOf(uuid: string): Promise<string | undefined> {
   const [row] = await query<{ role: string }>(app.db.ownerUrl, 'SELECT role FROM users WHERE id = $1', [
@@ -102,15 +46,15 @@ describe('a request admitted before its user was demoted', () => {
   // longer had ("A role change applies from the user's next request").
   test('an ADMIN demoted while their own updateUser(role: ADMIN) waits stays demoted', async () => {
     const demoted = await newUser('ADMIN');
-    const gate = await holdTenantWrites();
+    const gate = await holdTenantWrites(app);
     const demotion = app.gql(UPDATE_USER, { input: { id: demoted.id, role: 'STAFF' } }, { email: ADMIN });
-    await waitForLockWaiters(1);
+    await waitForLockWaiters(app, 1);
     const undo = app.gql(
       UPDATE_USER,
       { input: { id: demoted.id, role: 'ADMIN' } },
       { authorization: demoted.authorization },
     );
-    await waitForLockWaiters(2);
+    await waitForLockWaiters(app, 2);
     await gate.release();
     const [demote, undone] = await Promise.all([demotion, undo]);
     expect(rootResult(demote.body)).toBe('UpdateUserPayload');
@@ -152,9 +96,9 @@ describe('graphql-ws connection_init', () => {
   // instance until it restarts (4429 "Too many sockets" with no socket open).
   test('a socket closed while its user is looked up does not keep a place among the user’s sockets', async () => {
     const user = await newUser('STAFF');
-    const slowDatabase = await holdLock('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+    const slowDatabase = await holdLock(app, 'LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
     const dropped = await Promise.all([initSocket(user.authorization), initSocket(user.authorization)]);
-    await waitForLockWaiters(2);
+    await waitForLockWaiters(app, 2);
     await Promise.all(
       dropped.map(
         (ws) =>

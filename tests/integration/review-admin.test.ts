@@ -3,10 +3,16 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
-import { signToken } from '../../src/auth/jwt.js';
 import { stableUuid } from '../../src/db/seed.js';
-import { listenLocally, startTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
+import { listenLocally, startTestApp, type TestApp } from '../helpers/app.js';
 import { firstCaseId, query } from '../helpers/db.js';
+import {
+  bearerFor,
+  createUserAsAdmin,
+  holdTenantWrites,
+  rootResult,
+  waitForLockWaiters,
+} from '../helpers/users.js';
 
 // Review of issue 16 (administration and intake), tried as an attacker, an operator and a
 // newcomer. Each test asserts what API.md and docs/security.md promise, through HTTP; each one
@@ -31,9 +37,7 @@ type Result = {
   user?: { id: string };
 };
 
-async function bearer(authId: string, tenantId = TENANT): Promise<string> {
-  return `Bearer ${await signToken(TEST_JWT_SECRET, { authId, tenantId }, { tenantClaim: 'tenant_id' })}`;
-}
+const bearer = bearerFor;
 
 const CREATE_USER = `mutation ($input: CreateUserInput!) { createUser(input: $input) { __typename
   ... on CreateUserPayload { user { id } } ... on ValidationError { fieldErrors { path message } } } }`;
@@ -42,56 +46,12 @@ const UPDATE_USER = `mutation ($input: UpdateUserInput!) { updateUser(input: $in
 const SET_ACTIVE = `mutation ($input: SetUserActiveInput!) { setUserActive(input: $input) { __typename } }`;
 const CREATE_INGESTION = `mutation ($input: CreateIngestionInput!) { createIngestion(input: $input) { __typename } }`;
 
-/** A new user of the test clinic, made by its ADMIN through the API: its global ID and bearer header. */
-async function newUser(role: string): Promise<{ id: string; uuid: string; authorization: string }> {
-  const authId = `review|${randomUUID()}`;
-  const res = await app.gql<{ createUser: Result }>(
-    CREATE_USER,
-    { input: { email: `${randomUUID()}@test-clinic.com`, role, authId } },
-    { email: ADMIN },
-  );
-  const id = res.body.data?.createUser.user?.id as string;
-  expect(id, JSON.stringify(res.body)).toEqual(expect.any(String));
-  return {
-    id,
-    uuid: Buffer.from(id, 'base64').toString().split(':')[1] as string,
-    authorization: await bearer(authId),
-  };
-}
+const newUser = (role: string) => createUserAsAdmin(app, role);
 
-const rootResult = (body: { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] }) => {
-  const result = Object.values((body.data ?? {}) as Record<string, Result>)[0];
-  return result?.__typename ?? String(body.errors?.[0]?.extensions?.code);
-};
-
-/**
- * Holds the tenant's change-feed counter row (which every write of the tenant locks first) from a
- * connection of its own, so that requests sent meanwhile queue behind it in the order sent;
- * `waitForWaiters(n)` returns once n backends wait for a lock; `release()` lets them go.
- */
-async function holdTenantWrites(tenantId: string) {
-  const client = new pg.Client({ connectionString: app.db.ownerUrl });
-  await client.connect();
-  await client.query('BEGIN');
-  await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
-  await client.query('SELECT 1 FROM change_cursors WHERE tenant_id = $1 FOR UPDATE', [tenantId]);
-  return {
-    async waitForWaiters(n: number) {
-      for (let i = 0; i < 500; i++) {
-        const [row] = await query<{ n: number }>(
-          app.db.ownerUrl,
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-        );
-        if ((row?.n ?? 0) >= n) return;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      throw new Error(`never ${n} requests waiting for the tenant's lock`);
-    },
-    async release() {
-      await client.query('COMMIT');
-      await client.end();
-    },
-  };
+/** Holds the tenant's counter row; `waitForWaiters(n)` returns once n requests queue behind it. */
+async function holdWrites(tenantId: string) {
+  const gate = await holdTenantWrites(app, tenantId);
+  return { waitForWaiters: (n: number) => waitForLockWaiters(app, n), release: gate.release };
 }
 
 /** The change-feed cursor of the newest event of `eventType` about the row `entityId` (a UUID). */
@@ -160,7 +120,7 @@ describe('a request admitted before its user lost their rights', () => {
   // tenant's lock the deactivation holds, then writes after the deactivation committed.
   test('a deactivated user’s write does not commit after the deactivation', async () => {
     const victim = await newUser('ADMIN');
-    const gate = await holdTenantWrites(TENANT);
+    const gate = await holdWrites(TENANT);
     const deactivation = app.gql(SET_ACTIVE, { input: { id: victim.id, isActive: false } }, { email: ADMIN });
     await gate.waitForWaiters(1);
     const late = app.gql(
@@ -191,7 +151,7 @@ describe('a request admitted before its user lost their rights', () => {
   // the demotion committed, and through it the demoted person keeps administering the clinic.
   test('an ADMIN demoted while their createUser waits cannot create an ADMIN after the demotion', async () => {
     const demoted = await newUser('ADMIN');
-    const gate = await holdTenantWrites(TENANT);
+    const gate = await holdWrites(TENANT);
     const demotion = app.gql(UPDATE_USER, { input: { id: demoted.id, role: 'STAFF' } }, { email: ADMIN });
     await gate.waitForWaiters(1);
     const authId = `review|escalated|${randomUUID()}`;

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { signToken } from '../../src/auth/jwt.js';
 import { stableUuid } from '../../src/db/seed.js';
-import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
 import { firstCaseId, query } from '../helpers/db.js';
+import { bearerFor } from '../helpers/users.js';
 
 // createUser, updateUser, setUserActive (API.md, "Administration and intake"): what they write,
 // what they refuse, the last-ADMIN and self-deactivation rules under concurrent requests, and
@@ -56,10 +56,7 @@ const counts = async () =>
     )
   )[0];
 
-/** A bearer header for the subject `authId` of `tenantId`: a user created here signs in with it. */
-async function bearer(authId: string, tenantId = TENANT): Promise<string> {
-  return `Bearer ${await signToken(TEST_JWT_SECRET, { authId, tenantId }, { tenantClaim: 'tenant_id' })}`;
-}
+const bearer = bearerFor;
 
 async function mutate(
   document: string,
