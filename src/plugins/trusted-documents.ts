@@ -2,6 +2,7 @@ import {
   defaultExtractPersistedOperationId,
   usePersistedOperations,
 } from '@graphql-yoga/plugin-persisted-operations';
+import { GraphQLError } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import type { TrustedDocuments } from '../trusted-documents.js';
 
@@ -45,17 +46,43 @@ export function useTrustedDocuments(documents: TrustedDocuments, { only }: Trust
         'Only trusted documents run on this server: send the document\'s id (`documentId: "sha256:<hex>"`, or `extensions.persistedQuery.sha256Hash`) instead of its text.',
         'PERSISTED_QUERY_ONLY',
       ),
-      keyNotFound: only
-        ? refusal(
-            'Must provide a document id: `documentId: "sha256:<hex>"`, or `extensions.persistedQuery.sha256Hash`.',
-            'BAD_REQUEST',
-          )
-        : refusal(
-            'Must provide a query string, or a document id (`documentId: "sha256:<hex>"`, or `extensions.persistedQuery.sha256Hash`).',
-            'BAD_REQUEST',
-          ),
+      keyNotFound: ({ params, request }) => new GraphQLError(...noIdRead(params, request, only)),
     },
   });
+}
+
+/**
+ * Why no id was read from a request that needed one, as specifically as the request allows: an
+ * Apollo `persistedQuery` of another shape, a form body (whose parser keeps only the four
+ * standard parameters), or nothing at all.
+ */
+function noIdRead(
+  params: { extensions?: Record<string, unknown> | null },
+  request: Request,
+  only: boolean,
+): [string, { extensions: { code: string; http: { status: number } } }] {
+  const badRequest = { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } };
+  if (params.extensions?.persistedQuery !== undefined) {
+    return [
+      '`extensions.persistedQuery` must be `{ "version": 1, "sha256Hash": "<hex>" }`: no other version or form is read.',
+      badRequest,
+    ];
+  }
+  const form =
+    request.method === 'POST' &&
+    /^application\/x-www-form-urlencoded\b/i.test(request.headers.get('content-type') ?? '');
+  if (form) {
+    return [
+      'No document id was read: a form-encoded body carries only query, variables, operationName and extensions. Send `documentId: "sha256:<hex>"` in a JSON body or a GET query string, or `extensions.persistedQuery`.',
+      badRequest,
+    ];
+  }
+  return [
+    only
+      ? 'Must provide a document id: `documentId: "sha256:<hex>"`, or `extensions.persistedQuery.sha256Hash`.'
+      : 'Must provide a query string, or a document id (`documentId: "sha256:<hex>"`, or `extensions.persistedQuery.sha256Hash`).',
+    badRequest,
+  ];
 }
 
 /**

@@ -167,9 +167,8 @@ describe('requests by id with hostile shapes: a 4xx with a code, never a 500', (
   });
 
   // Low: yoga's form parser keeps only the four standard parameters, and requestedDocumentId reads
-  // the URL for GET only: the id sent is dropped and the client is told it sent none. (Apollo's
-  // `persistedQuery` of a version other than 1 gets the same "Must provide a document id".)
-  test.fails('a form body naming a documentId is told what is wrong with it, not that it lacks one', async () => {
+  // the URL for GET only: the id sent is dropped. The client is told where an id is read from.
+  test('a form body naming a documentId is told what is wrong with it, not that it lacks one', async () => {
     const response = await app.fetch('/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${token}` },
@@ -178,7 +177,21 @@ describe('requests by id with hostile shapes: a 4xx with a code, never a 500', (
     const text = await response.text();
     expect(response.status).toBe(400);
     expect(text).not.toContain('Must provide a document id');
+    expect(text).toContain('a form-encoded body carries only query, variables, operationName and extensions');
   });
+
+  // Low: Apollo's `persistedQuery` of a version other than 1, or with a hash that is no string, was
+  // answered "Must provide a document id" as if none was sent.
+  test.each([[{ version: 2, sha256Hash: 'x' }], [{ version: 1, sha256Hash: 1 }], ['a string']])(
+    'extensions.persistedQuery %j is told the shape it must have',
+    async (persistedQuery) => {
+      const response = await post({ extensions: { persistedQuery } });
+      expect(response.status).toBe(400);
+      expect(response.text).toContain(
+        '`extensions.persistedQuery` must be `{ \\"version\\": 1, \\"sha256Hash\\": \\"<hex>\\" }`',
+      );
+    },
+  );
 });
 
 describe('/metrics: what a client sends creates no series', () => {
