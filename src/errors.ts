@@ -56,9 +56,11 @@ export function unauthenticated(reason: string): GraphQLError {
   });
 }
 
-/** The token is valid, but its subject is no active user of its tenant (unknown, or deactivated). */
+/** Why a valid token is refused: its subject is no active user of its tenant (unknown, or deactivated). */
+export const NO_ACTIVE_USER = 'no active user with this subject in this tenant';
+
 export function noActiveUser(): GraphQLError {
-  return unauthenticated('no active user with this subject in this tenant');
+  return unauthenticated(NO_ACTIVE_USER);
 }
 
 export function forbidden(reason: string): GraphQLError {

@@ -12,6 +12,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { AuthenticationError, type TokenClaims, type TokenVerifier } from '../auth/jwt.js';
+import { NO_ACTIVE_USER } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { requestedDocumentId } from '../plugins/trusted-documents.js';
 import type { TrustedDocuments } from '../trusted-documents.js';
@@ -130,10 +131,7 @@ export function serveWebSockets(
           return false;
         }
         if (!active) {
-          ctx.extra.socket.close(
-            CloseCode.Unauthorized,
-            'Unauthorized: no active user with this subject in this tenant',
-          );
+          ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${NO_ACTIVE_USER}`);
           return false;
         }
         authorizations.set(ctx, authorization as string);

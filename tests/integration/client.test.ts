@@ -33,6 +33,7 @@ import {
 } from '../generated/graphql/graphql.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { tokenFor } from '../helpers/realtime.js';
+import { executeTyped } from '../helpers/typed-documents.js';
 
 // The operations in docs/examples/, typed by `npm run codegen`, run as a frontend would run them:
 // the test compiles only while the examples, the generated types and these assertions agree.
@@ -48,20 +49,13 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-/**
- * Sends a generated document's text with variables of its own generated type; returns its own
- * generated result type. Any GraphQL error fails the test, with the errors in the message.
- */
-async function execute<TResult, TVariables extends Record<string, unknown>>(
+/** A generated document as `email` (the ADMIN by default): tests/helpers/typed-documents.ts. */
+function execute<TResult, TVariables extends Record<string, unknown>>(
   document: TypedDocumentString<TResult, TVariables>,
   variables: NoInfer<TVariables>,
   email = ADMIN,
 ): Promise<TResult> {
-  const res = await app.gql<TResult>(document.toString(), variables, { email });
-  expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
-  expect(res.status).toBe(200);
-  if (res.body.data == null) throw new Error(`no data for ${email}`);
-  return res.body.data;
+  return executeTyped(app, document, variables, email);
 }
 
 async function firstCase(): Promise<CaseListNode> {

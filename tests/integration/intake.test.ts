@@ -12,6 +12,7 @@ import {
 } from '../generated/graphql/graphql.js';
 import { startTestApp, TEST_MEMBER_ID_HASH_KEY, type TestApp } from '../helpers/app.js';
 import { ALL_TABLES, query } from '../helpers/db.js';
+import { executeTyped } from '../helpers/typed-documents.js';
 
 // The intake story of issue 16, end to end through HTTP, with the operations of docs/examples/ as
 // the typed client has them: the intake pipeline (a SERVICE token) records an e-mail, works on it,
@@ -32,16 +33,13 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-/** Runs a generated document as `email`; any GraphQL error fails the test. */
-async function execute<TResult, TVariables extends Record<string, unknown>>(
+/** A generated document as `email`: tests/helpers/typed-documents.ts. */
+function execute<TResult, TVariables extends Record<string, unknown>>(
   document: TypedDocumentString<TResult, TVariables>,
   variables: NoInfer<TVariables>,
   email: string,
 ): Promise<TResult> {
-  const res = await app.gql<TResult>(document.toString(), variables, { email });
-  expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
-  if (res.body.data == null) throw new Error(`no data for ${email}`);
-  return res.body.data;
+  return executeTyped(app, document, variables, email);
 }
 
 /** The payload of a mutation result, or the test fails naming the error it was. */
